@@ -1,0 +1,27 @@
+/** Default limits of a deployment (DESIGN.md §4). */
+export const LIMITS = {
+  /** Largest message body, in bytes. */
+  messageBytes: 1024 * 1024,
+  /** Most messages in one batch publish. */
+  batchMessages: 1_000,
+  /** Largest batch request body, in bytes. */
+  batchBytes: 8 * 1024 * 1024,
+  /** Most attributes on one message. */
+  attributes: 32,
+  /** Largest total size of a message's attribute names and values, in bytes. */
+  attributeBytes: 8 * 1024,
+  /** Largest ordering key or idempotency key, in bytes. */
+  keyBytes: 1024,
+  /** Most subscriptions on one topic. */
+  subscriptionsPerTopic: 1_000,
+  /** Largest WebSocket frame, in bytes. */
+  frameBytes: 1024 * 1024,
+  /** Most messages returned by one read or pull. */
+  readLimit: 1_000,
+  /** Longest log-read long-poll, in ms. */
+  readWaitMs: 30_000,
+  /** Longest pull long-poll, in ms. */
+  pullWaitMs: 20_000,
+  /** Longest delay of a delayed message, in ms (7 days). */
+  maxDelayMs: 7 * 86_400_000,
+} as const;

@@ -1,0 +1,36 @@
+import type { SubscriptionConfig, SubscriptionConfigPatch, TopicConfig, TopicConfigPatch } from "./types";
+
+const DAY = 86_400_000;
+
+/** A new topic keeps a week of messages, up to 1 GiB, and never drops unacked ones. */
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  retention: { maxAge: 7 * DAY, maxMessages: null, maxBytes: 1024 ** 3 },
+  onFull: "reject",
+  dedupWindow: DAY,
+};
+
+export const DEFAULT_SUBSCRIPTION_CONFIG: SubscriptionConfig = {
+  ackTimeout: 30_000,
+  maxAttempts: null,
+  backoff: { min: 1_000, max: 60_000 },
+  deadLetterTopic: null,
+  filter: null,
+  ordered: false,
+};
+
+export function mergeTopicConfig(base: TopicConfig, patch: TopicConfigPatch): TopicConfig {
+  return {
+    retention: { ...base.retention, ...patch.retention },
+    onFull: patch.onFull ?? base.onFull,
+    dedupWindow: patch.dedupWindow ?? base.dedupWindow,
+  };
+}
+
+export function mergeSubscriptionConfig(
+  base: SubscriptionConfig,
+  patch: SubscriptionConfigPatch,
+): SubscriptionConfig {
+  const { startAt: _startAt, ...rest } = patch;
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return { ...base, ...defined, backoff: { ...base.backoff, ...patch.backoff } };
+}

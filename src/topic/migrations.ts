@@ -1,0 +1,107 @@
+import type { Sql } from "./sql";
+
+/**
+ * Append-only numbered schema migrations of a topic's database. Never edit a
+ * released migration: add the next one. Each runs in its own transaction, and
+ * the code refuses to open a database written by a newer version than it knows.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the log, idempotency keys, subscriptions and their delivery state.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  -- No secondary index: reads go by seq and retention deletes the oldest seqs.
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    published_at INTEGER NOT NULL,
+    deliver_at INTEGER NOT NULL,
+    key TEXT,
+    attributes TEXT,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL
+  );
+
+  CREATE TABLE dedup (
+    idempotency_key TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX dedup_by_expiry ON dedup (expires_at);
+
+  CREATE TABLE subscriptions (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    cursor INTEGER NOT NULL,
+    counters TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  -- One row per delivered batch; seqs holds the batch's still-unacked seqs.
+  CREATE TABLE leases (
+    id INTEGER PRIMARY KEY,
+    subscription TEXT NOT NULL,
+    consumer TEXT,
+    expires_at INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    seqs TEXT NOT NULL
+  );
+
+  -- Messages below a subscription's cursor that still need a delivery:
+  -- redeliveries, delayed messages and messages held back by ordering.
+  -- available_at is NULL while the message is leased.
+  CREATE TABLE retries (
+    subscription TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    available_at INTEGER,
+    PRIMARY KEY (subscription, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX retries_by_due ON retries (available_at);
+
+  -- Messages out of attempts, waiting to be copied to the dead-letter topic.
+  CREATE TABLE dead_letters (
+    subscription TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (subscription, seq)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+function currentVersion(sql: Sql): number {
+  const table = sql.one("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!table) return 0;
+  return sql.number("SELECT version FROM schema_version") ?? 0;
+}
+
+/**
+ * Brings the database up to `SCHEMA_VERSION`. Returns the version found, so
+ * callers can tell a fresh database (0) from an upgrade.
+ *
+ * @throws when the database is newer than this code: running old code on a
+ * newer schema could silently corrupt it.
+ */
+export function migrate(
+  sql: Sql,
+  transaction: (fn: () => void) => void,
+  migrations: readonly string[] = MIGRATIONS,
+): number {
+  const found = currentVersion(sql);
+  if (found > migrations.length) {
+    throw new Error(
+      `topic database is at schema version ${found}, newer than this code knows (${migrations.length}); deploy a newer edge-broker`,
+    );
+  }
+  for (let version = found + 1; version <= migrations.length; version++) {
+    transaction(() => {
+      if (version === 1) sql.run("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+      sql.run(migrations[version - 1] as string);
+      sql.run("DELETE FROM schema_version");
+      sql.run("INSERT INTO schema_version (version) VALUES (?)", version);
+    });
+  }
+  return found;
+}

@@ -1,0 +1,38 @@
+/**
+ * Thin typed helpers over `ctx.storage.sql`. Statements are plain strings with
+ * `?` bindings: the queries are few and fixed, so a query builder would only
+ * hide what SQLite is asked to do.
+ */
+export type SqlValue = string | number | null | ArrayBuffer | Uint8Array;
+type Row = Record<string, SqlStorageValue>;
+
+export class Sql {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  /** Runs a statement and returns every row. */
+  all<T extends Row>(query: string, ...bindings: SqlValue[]): T[] {
+    return this.#sql.exec<T>(query, ...bindings).toArray();
+  }
+
+  /** Runs a statement and returns its first row, if any. */
+  one<T extends Row>(query: string, ...bindings: SqlValue[]): T | undefined {
+    return this.#sql.exec<T>(query, ...bindings).toArray()[0];
+  }
+
+  /** Runs a statement for its effect and returns the number of rows written. */
+  run(query: string, ...bindings: SqlValue[]): number {
+    return this.#sql.exec(query, ...bindings).rowsWritten;
+  }
+
+  /** Runs a statement that yields a single number (COUNT, MIN, …); `null` for SQL NULL. */
+  number(query: string, ...bindings: SqlValue[]): number | null {
+    const row = this.#sql.exec(query, ...bindings).toArray()[0];
+    if (!row) return null;
+    const value = Object.values(row)[0];
+    return typeof value === "number" ? value : null;
+  }
+}

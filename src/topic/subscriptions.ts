@@ -1,0 +1,118 @@
+import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig } from "./config";
+import type { Sql } from "./sql";
+import type { SubscriptionConfig, SubscriptionConfigPatch } from "./types";
+
+export interface SubscriptionCounters {
+  delivered: number;
+  redelivered: number;
+  acked: number;
+  nacked: number;
+  deadLettered: number;
+  discarded: number;
+}
+
+/** A subscription as cached in memory; the `subscriptions` row is the truth. */
+export interface Subscription {
+  name: string;
+  createdAt: number;
+  config: SubscriptionConfig;
+  /** Next seq to deliver for the first time. */
+  cursor: number;
+  counters: SubscriptionCounters;
+}
+
+const ZERO: SubscriptionCounters = {
+  delivered: 0,
+  redelivered: 0,
+  acked: 0,
+  nacked: 0,
+  deadLettered: 0,
+  discarded: 0,
+};
+
+/** The subscriptions of one topic: rows in SQLite, mirrored in a map. */
+export class Subscriptions {
+  readonly #sql: Sql;
+  readonly #byName = new Map<string, Subscription>();
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+    this.load();
+  }
+
+  load(): void {
+    this.#byName.clear();
+    const rows = this.#sql.all<{ name: string; created_at: number; config: string; cursor: number; counters: string }>(
+      "SELECT * FROM subscriptions ORDER BY name",
+    );
+    for (const row of rows) {
+      this.#byName.set(row.name, {
+        name: row.name,
+        createdAt: row.created_at,
+        config: { ...DEFAULT_SUBSCRIPTION_CONFIG, ...JSON.parse(row.config) },
+        cursor: row.cursor,
+        counters: { ...ZERO, ...JSON.parse(row.counters) },
+      });
+    }
+  }
+
+  get(name: string): Subscription | undefined {
+    return this.#byName.get(name);
+  }
+
+  all(): Subscription[] {
+    return [...this.#byName.values()];
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  create(name: string, now: number, cursor: number, patch: SubscriptionConfigPatch): Subscription {
+    const subscription: Subscription = {
+      name,
+      createdAt: now,
+      config: mergeSubscriptionConfig(DEFAULT_SUBSCRIPTION_CONFIG, patch),
+      cursor,
+      counters: { ...ZERO },
+    };
+    this.#sql.run(
+      "INSERT INTO subscriptions (name, created_at, config, cursor, counters) VALUES (?, ?, ?, ?, ?)",
+      name,
+      now,
+      JSON.stringify(subscription.config),
+      cursor,
+      JSON.stringify(subscription.counters),
+    );
+    this.#byName.set(name, subscription);
+    return subscription;
+  }
+
+  configure(subscription: Subscription, patch: SubscriptionConfigPatch): void {
+    subscription.config = mergeSubscriptionConfig(subscription.config, patch);
+    this.#sql.run(
+      "UPDATE subscriptions SET config = ? WHERE name = ?",
+      JSON.stringify(subscription.config),
+      subscription.name,
+    );
+  }
+
+  /** Persists the cursor and counters: one row write. */
+  save(subscription: Subscription): void {
+    this.#sql.run(
+      "UPDATE subscriptions SET cursor = ?, counters = ? WHERE name = ?",
+      subscription.cursor,
+      JSON.stringify(subscription.counters),
+      subscription.name,
+    );
+  }
+
+  delete(name: string): boolean {
+    if (!this.#byName.delete(name)) return false;
+    this.#sql.run("DELETE FROM subscriptions WHERE name = ?", name);
+    this.#sql.run("DELETE FROM leases WHERE subscription = ?", name);
+    this.#sql.run("DELETE FROM retries WHERE subscription = ?", name);
+    this.#sql.run("DELETE FROM dead_letters WHERE subscription = ?", name);
+    return true;
+  }
+}

@@ -1,0 +1,379 @@
+import { DurableObject } from "cloudflare:workers";
+import { fail, ok, type Result } from "../protocol/errors";
+import type { WireMessage } from "../protocol/message";
+import { nextAlarm, RETRY_LATER_MS, runHousekeeping } from "./alarm";
+import { mergeTopicConfig } from "./config";
+import { moveDeadLetters } from "./dead-letter";
+import { Delivery } from "./delivery";
+import { Log, type TopicMeta, toWire } from "./log";
+import { migrate } from "./migrations";
+import { Sql } from "./sql";
+import { type Subscription, Subscriptions } from "./subscriptions";
+import type {
+  PublishInput,
+  PublishReceipt,
+  PullOptions,
+  ReadOptions,
+  ReadResult,
+  SeekTarget,
+  SubscriptionConfigPatch,
+  SubscriptionInfo,
+  TopicConfigPatch,
+  TopicInfo,
+} from "./types";
+import { LIMITS } from "../protocol/limits";
+
+interface PendingPublish {
+  topic: string;
+  messages: PublishInput[];
+  resolve: (result: Result<PublishReceipt[]>) => void;
+}
+
+const noTopic = () => fail("not_found", "topic does not exist");
+const noSubscription = (name: string) => fail("not_found", `subscription ${name} does not exist`);
+
+/**
+ * One topic: the single writer of its log and of its subscriptions' delivery
+ * state, all in the object's SQLite database. Every public method is RPC.
+ */
+export class Topic extends DurableObject<Env> {
+  readonly #sql: Sql;
+  readonly #log: Log;
+  readonly #subscriptions: Subscriptions;
+  readonly #delivery: Delivery;
+  #pending: PendingPublish[] = [];
+  #flushing = false;
+  /** Long-polls waiting for something to change. */
+  readonly #waiters = new Set<() => void>();
+  #alarmAt: number | null = null;
+  #retryAt = 0;
+  #deadLettersPending = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = new Sql(ctx.storage.sql);
+    migrate(this.#sql, (fn) => ctx.storage.transactionSync(fn));
+    this.#log = new Log(this.#sql);
+    this.#subscriptions = new Subscriptions(this.#sql);
+    this.#delivery = new Delivery(this.#sql, this.#log, this.#subscriptions);
+    this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
+    ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  // ── RPC: the log ────────────────────────────────────────────────────────
+
+  /**
+   * Appends a batch atomically and answers once it is durable. Publishes that
+   * arrive together are written in one transaction (group commit).
+   */
+  publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
+    return new Promise((resolve) => {
+      this.#pending.push({ topic, messages, resolve });
+      if (!this.#flushing) {
+        this.#flushing = true;
+        // A zero timer lets publishes already queued for this object join the batch.
+        setTimeout(() => this.#flush(), 0);
+      }
+    });
+  }
+
+  async read(options: ReadOptions): Promise<Result<ReadResult>> {
+    if (!this.#log.meta) return noTopic();
+    const after = options.after ?? 0;
+    const rows = await this.#waitFor(options.wait, () => {
+      const found = this.#log.meta ? this.#log.read(after, options.limit) : [];
+      return found.length ? found : null;
+    });
+    const meta = this.#log.meta as TopicMeta | null;
+    if (!meta) return noTopic();
+    const messages = (rows ?? []).map(toWire);
+    return ok({ messages, next: messages.at(-1)?.seq ?? after, epoch: meta.epoch });
+  }
+
+  // ── RPC: the topic ──────────────────────────────────────────────────────
+
+  putConfig(topic: string, patch: TopicConfigPatch): Result<{ created: boolean; topic: TopicInfo }> {
+    const created = !this.#log.meta;
+    this.ctx.storage.transactionSync(() => {
+      const meta = this.#ensure(topic);
+      meta.config = mergeTopicConfig(meta.config, patch);
+      this.#log.saveMeta();
+    });
+    this.#afterChange();
+    return ok({ created, topic: this.#topicInfo() });
+  }
+
+  info(): Result<TopicInfo> {
+    return this.#log.meta ? ok(this.#topicInfo()) : noTopic();
+  }
+
+  /** Deletes the topic and everything in it; a later publish starts a new epoch. */
+  async destroy(): Promise<Result<{ deleted: true }>> {
+    const meta = this.#log.meta;
+    if (!meta) return noTopic();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#alarmAt = null;
+    migrate(this.#sql, (fn) => this.ctx.storage.transactionSync(fn));
+    this.#log.load();
+    this.#subscriptions.load();
+    this.#deadLettersPending = false;
+    this.#wake();
+    try {
+      await this.env.REGISTRY.getByName("global").unregister(meta.name, meta.createdAt);
+    } catch (error) {
+      console.error(`topic ${meta.name} deleted but not removed from the registry`, error);
+    }
+    return ok({ deleted: true });
+  }
+
+  // ── RPC: subscriptions ──────────────────────────────────────────────────
+
+  putSubscription(
+    topic: string,
+    name: string,
+    patch: SubscriptionConfigPatch,
+  ): Result<{ created: boolean; subscription: SubscriptionInfo }> {
+    const existing = this.#subscriptions.get(name);
+    if (!existing && this.#subscriptions.size >= LIMITS.subscriptionsPerTopic) {
+      return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.#ensure(topic);
+      if (existing) this.#subscriptions.configure(existing, patch);
+      else this.#subscriptions.create(name, Date.now(), this.#cursorFor(patch.startAt ?? "latest"), patch);
+    });
+    this.#afterChange();
+    return ok({ created: !existing, subscription: this.#subscriptionInfo(this.#subscriptions.get(name) as Subscription) });
+  }
+
+  getSubscription(name: string): Result<SubscriptionInfo> {
+    const subscription = this.#subscriptions.get(name);
+    return subscription ? ok(this.#subscriptionInfo(subscription)) : noSubscription(name);
+  }
+
+  deleteSubscription(name: string): Result<{ deleted: true }> {
+    let deleted = false;
+    this.ctx.storage.transactionSync(() => {
+      deleted = this.#subscriptions.delete(name);
+    });
+    if (!deleted) return noSubscription(name);
+    this.#afterChange();
+    return ok({ deleted: true });
+  }
+
+  listSubscriptions(): Result<{ subscriptions: SubscriptionInfo[] }> {
+    if (!this.#log.meta) return noTopic();
+    return ok({ subscriptions: this.#subscriptions.all().map((s) => this.#subscriptionInfo(s)) });
+  }
+
+  /** Leases up to `max` messages; long-polls up to `wait` ms when none is ready. */
+  async pull(name: string, options: PullOptions): Promise<Result<{ messages: WireMessage[] }>> {
+    if (!this.#subscriptions.get(name)) return noSubscription(name);
+    const messages = await this.#waitFor(options.wait, () => {
+      const subscription = this.#subscriptions.get(name);
+      if (!subscription) return null;
+      const leased = this.ctx.storage.transactionSync(() =>
+        this.#delivery.deliver(subscription, options.max, Date.now(), null),
+      );
+      return leased.length ? leased : null;
+    });
+    if (!this.#subscriptions.get(name)) return noSubscription(name);
+    if (messages) this.#afterChange(false);
+    return ok({ messages: messages ?? [] });
+  }
+
+  ack(name: string, seqs: number[]): Result<{ acked: number }> {
+    return this.#onSubscription(name, (s) => ({ acked: this.#delivery.ack(s, seqs) }));
+  }
+
+  nack(name: string, seqs: number[], delay?: number): Result<{ nacked: number }> {
+    return this.#onSubscription(name, (s) => ({ nacked: this.#delivery.nack(s, seqs, Date.now(), delay) }));
+  }
+
+  extend(name: string, seqs: number[], ackTimeout?: number): Result<{ extended: number }> {
+    return this.#onSubscription(name, (s) => ({
+      extended: this.#delivery.extend(s, seqs, Date.now(), ackTimeout),
+    }));
+  }
+
+  seek(name: string, to: SeekTarget): Result<{ cursor: number }> {
+    return this.#onSubscription(name, (s) => {
+      const cursor = this.#cursorFor(typeof to === "number" ? { seq: to } : to);
+      this.#delivery.seek(s, cursor);
+      return { cursor };
+    });
+  }
+
+  // ── alarm ───────────────────────────────────────────────────────────────
+
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => runHousekeeping(this.#log, this.#delivery, now));
+    await this.#housekeepAsync(now);
+    this.#afterChange();
+  }
+
+  // ── private ─────────────────────────────────────────────────────────────
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#flushing = false;
+    const now = Date.now();
+    let created = false;
+    let results: Result<PublishReceipt[]>[];
+    try {
+      results = this.ctx.storage.transactionSync(() =>
+        batch.map(({ topic, messages }) => {
+          if (!this.#log.meta) created = true;
+          this.#ensure(topic);
+          return this.#log.append(messages, now, this.#delivery.protectedFrom(), () => crypto.randomUUID());
+        }),
+      );
+    } catch (error) {
+      // The transaction rolled back: the cached counters may be ahead of it.
+      this.#log.load();
+      console.error("publish transaction failed", error);
+      for (const { resolve } of batch) resolve(fail("internal", "the message could not be stored; retry"));
+      return;
+    }
+    batch.forEach(({ resolve }, i) => resolve(results[i] as Result<PublishReceipt[]>));
+    if (created) void this.#register();
+    this.#afterChange();
+  }
+
+  /** Creates the topic on first use. */
+  #ensure(topic: string): TopicMeta {
+    return this.#log.meta ?? this.#log.create(topic, Date.now(), crypto.randomUUID().replaceAll("-", "").slice(0, 16));
+  }
+
+  async #register(): Promise<boolean> {
+    const meta = this.#log.meta;
+    if (!meta || meta.registered) return true;
+    try {
+      await this.env.REGISTRY.getByName("global").register(meta.name, meta.createdAt);
+    } catch (error) {
+      console.error(`topic ${meta.name} could not register; will retry`, error);
+      return false;
+    }
+    if (this.#log.meta === meta) {
+      meta.registered = true;
+      this.#log.saveMeta();
+    }
+    return true;
+  }
+
+  async #housekeepAsync(now: number): Promise<void> {
+    if (!this.#log.meta) return;
+    let done = await this.#register();
+    if (this.#deadLettersPending) {
+      const moved = await moveDeadLetters(
+        this.#sql,
+        this.#log,
+        this.#subscriptions,
+        (topic, messages) => this.env.TOPIC.getByName(topic).publish(topic, messages),
+        (fn) => this.ctx.storage.transactionSync(fn),
+      );
+      done = moved && done;
+    }
+    this.#retryAt = done ? 0 : now + RETRY_LATER_MS;
+  }
+
+  #onSubscription<T>(name: string, fn: (subscription: Subscription) => T): Result<T> {
+    const subscription = this.#subscriptions.get(name);
+    if (!subscription) return noSubscription(name);
+    const value = this.ctx.storage.transactionSync(() => fn(subscription));
+    this.#afterChange();
+    return ok(value);
+  }
+
+  #cursorFor(start: NonNullable<SubscriptionConfigPatch["startAt"]>): number {
+    const next = this.#log.counters.nextSeq;
+    if (start === "latest") return next;
+    if (start === "earliest") return this.#log.firstSeq() ?? next;
+    if ("seq" in start) return Math.max(1, start.seq);
+    return this.#log.seqAtTime(start.time);
+  }
+
+  /** After any change: wake long-polls and re-arm the alarm from SQL. */
+  #afterChange(wake = true): void {
+    this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
+    if (wake) this.#wake();
+    const at = nextAlarm(this.#log, this.#delivery, {
+      deadLetters: this.#deadLettersPending,
+      registered: this.#log.meta?.registered ?? true,
+      retryAt: this.#retryAt,
+      now: Date.now(),
+    });
+    if (at === this.#alarmAt) return;
+    this.#alarmAt = at;
+    if (at === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(at);
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** Tries `attempt` now and again after every change, until it yields or `wait` ms pass. */
+  async #waitFor<T>(wait: number, attempt: () => T | null): Promise<T | null> {
+    const deadline = Date.now() + wait;
+    for (;;) {
+      const result = attempt();
+      const remaining = deadline - Date.now();
+      if (result !== null || remaining <= 0) return result;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, remaining);
+        this.#waiters.add(done);
+      });
+    }
+  }
+
+  #topicInfo(): TopicInfo {
+    const meta = this.#log.meta as TopicMeta;
+    const c = this.#log.counters;
+    return {
+      name: meta.name,
+      epoch: meta.epoch,
+      createdAt: meta.createdAt,
+      config: meta.config,
+      stats: {
+        messages: c.count,
+        bytes: c.bytes,
+        firstSeq: this.#log.firstSeq(),
+        lastSeq: c.nextSeq - 1,
+        published: c.published,
+        duplicates: c.duplicates,
+        dropped: c.dropped,
+        subscriptions: this.#subscriptions.size,
+      },
+    };
+  }
+
+  #subscriptionInfo(subscription: Subscription): SubscriptionInfo {
+    return {
+      name: subscription.name,
+      topic: (this.#log.meta as TopicMeta).name,
+      createdAt: subscription.createdAt,
+      config: subscription.config,
+      stats: {
+        ...this.#delivery.stats(subscription),
+        ackFloor: this.#delivery.ackFloor(subscription),
+        cursor: subscription.cursor,
+        ...subscription.counters,
+        consumers: 0,
+      },
+    };
+  }
+}

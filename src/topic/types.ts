@@ -1,0 +1,130 @@
+/**
+ * The RPC surface of the Topic Durable Object: inputs arrive validated by the
+ * worker (durations already in ms), expected failures come back as `Result`s.
+ */
+import type { WireMessage } from "../protocol/message";
+
+export type FullPolicy = "reject" | "drop-oldest";
+
+export interface TopicConfig {
+  retention: {
+    /** Oldest message kept, ms; `null` = no age limit. */
+    maxAge: number | null;
+    maxMessages: number | null;
+    maxBytes: number | null;
+  };
+  onFull: FullPolicy;
+  /** How long an idempotency key is remembered, ms. */
+  dedupWindow: number;
+}
+
+/** A partial update of a topic's config; omitted fields keep their value. */
+export interface TopicConfigPatch {
+  retention?: Partial<TopicConfig["retention"]>;
+  onFull?: FullPolicy;
+  dedupWindow?: number;
+}
+
+export interface TopicStats {
+  messages: number;
+  bytes: number;
+  /** Oldest retained seq, or `null` when the log is empty. */
+  firstSeq: number | null;
+  /** Newest seq ever assigned (0 before the first publish). */
+  lastSeq: number;
+  published: number;
+  duplicates: number;
+  /** Messages deleted by `drop-oldest` before every subscription acked them. */
+  dropped: number;
+  subscriptions: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  epoch: string;
+  createdAt: number;
+  config: TopicConfig;
+  stats: TopicStats;
+}
+
+export type StartAt = "earliest" | "latest" | { seq: number } | { time: number };
+
+export interface SubscriptionConfig {
+  ackTimeout: number;
+  /** Deliveries before a message is dead-lettered (or dropped); `null` = forever. */
+  maxAttempts: number | null;
+  backoff: { min: number; max: number };
+  deadLetterTopic: string | null;
+  filter: { attributes: Record<string, string> } | null;
+  ordered: boolean;
+}
+
+export interface SubscriptionConfigPatch extends Partial<SubscriptionConfig> {
+  /** Only used when the subscription is created; move a cursor with `seek`. */
+  startAt?: StartAt;
+}
+
+export interface SubscriptionStats {
+  /** Messages not yet acked (in flight, waiting for a retry, or never delivered). */
+  backlog: number;
+  inFlight: number;
+  /** Every seq below it is acked. */
+  ackFloor: number;
+  /** Next seq to be delivered for the first time. */
+  cursor: number;
+  delivered: number;
+  redelivered: number;
+  acked: number;
+  nacked: number;
+  deadLettered: number;
+  /** Messages given up after `maxAttempts` with no dead-letter topic. */
+  discarded: number;
+  consumers: number;
+}
+
+export interface SubscriptionInfo {
+  name: string;
+  topic: string;
+  createdAt: number;
+  config: SubscriptionConfig;
+  stats: SubscriptionStats;
+}
+
+/** One message to publish, validated by the caller. */
+export interface PublishInput {
+  body: Uint8Array;
+  contentType: string;
+  attributes: Record<string, string>;
+  key?: string;
+  /** Delay before delivery, ms. */
+  delay?: number;
+  idempotencyKey?: string;
+}
+
+export interface PublishReceipt {
+  seq: number;
+  id: string;
+  duplicate: boolean;
+}
+
+export interface ReadOptions {
+  /** Return messages with seq > after; omitted = from the oldest retained. */
+  after?: number;
+  limit: number;
+  /** Long-poll up to this many ms when nothing is there yet. */
+  wait: number;
+}
+
+export interface ReadResult {
+  messages: WireMessage[];
+  /** Pass as `after` to continue. */
+  next: number;
+  epoch: string;
+}
+
+export interface PullOptions {
+  max: number;
+  wait: number;
+}
+
+export type SeekTarget = "earliest" | "latest" | number | { time: number };

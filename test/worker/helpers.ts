@@ -1,0 +1,43 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import type { Result } from "../../src/protocol/errors";
+import type { Topic } from "../../src/topic/topic";
+import type { PublishInput } from "../../src/topic/types";
+
+/** A fresh topic name per test, so tests never share state. */
+export const freshTopic = (prefix = "t") => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+
+export const topicStub = (name: string) => env.TOPIC.getByName(name);
+
+/** Unwraps an expected success, failing the test with the broker's detail otherwise. */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(`expected ok, got ${result.code}: ${result.detail}`);
+  return result.value;
+}
+
+const encoder = new TextEncoder();
+
+export const text = (body: string, extra: Partial<PublishInput> = {}): PublishInput => ({
+  body: encoder.encode(body),
+  contentType: "text/plain",
+  attributes: {},
+  ...extra,
+});
+
+/** Runs SQL inside the object, for tests that move time by editing due times. */
+export function sqlIn<T extends Record<string, SqlStorageValue>>(
+  name: string,
+  query: string,
+  ...bindings: (string | number | null)[]
+): Promise<T[]> {
+  return runInDurableObject(topicStub(name), (_instance: Topic, state) =>
+    state.storage.sql.exec<T>(query, ...bindings).toArray(),
+  );
+}
+
+/** Makes every lease of the topic expire now (instead of waiting for the ack timeout). */
+export const expireLeases = (name: string) => sqlIn(name, "UPDATE leases SET expires_at = 0");
+
+/** Makes every waiting retry of the topic due now (instead of waiting out the backoff). */
+export const dueRetries = (name: string) =>
+  sqlIn(name, "UPDATE retries SET available_at = 1 WHERE available_at IS NOT NULL AND available_at > 0");
