@@ -170,7 +170,7 @@ export class Delivery {
   /** Acks seqs; returns how many were outstanding (acking twice is harmless). */
   ack(subscription: Subscription, seqs: number[]): number {
     const outstanding = this.#outstanding(subscription.name, seqs);
-    const acked = seqs.filter((seq) => outstanding.leased.has(seq) || outstanding.attempts.has(seq));
+    const acked = [...new Set(seqs)].filter((seq) => outstanding.leased.has(seq) || outstanding.attempts.has(seq));
     if (acked.length === 0) return 0;
     this.#removeFromLeases(outstanding, acked);
     this.#deleteRetries(subscription.name, acked);

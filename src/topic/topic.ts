@@ -270,6 +270,7 @@ export class Topic extends DurableObject<Env> {
   async #housekeepAsync(now: number): Promise<void> {
     if (!this.#log.meta) return;
     let done = await this.#register();
+    this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
     if (this.#deadLettersPending) {
       const moved = await moveDeadLetters(
         this.#sql,
