@@ -12,10 +12,21 @@ export const RETRY_LATER_MS = 10_000;
 export function nextAlarm(
   log: Log,
   delivery: Delivery,
-  pending: { deadLetters: boolean; registered: boolean; retryAt: number; now: number },
+  pending: {
+    deadLetters: boolean;
+    registered: boolean;
+    retryAt: number;
+    now: number;
+    socketExpiry: number | null;
+  },
 ): number | null {
   if (!log.meta) return null;
-  const times = [delivery.nextDue(), log.nextExpiry(delivery.protectedFrom()), log.nextKeyExpiry()];
+  const times = [
+    delivery.nextDue(),
+    log.nextExpiry(delivery.protectedFrom()),
+    log.nextKeyExpiry(),
+    pending.socketExpiry,
+  ];
   // Dead letters are copied at once; registration is already under way and only needs a retry.
   if (pending.deadLetters) times.push(pending.retryAt || pending.now);
   if (!pending.registered) times.push(pending.retryAt || pending.now + RETRY_LATER_MS);

@@ -170,7 +170,9 @@ export class Delivery {
   /** Acks seqs; returns how many were outstanding (acking twice is harmless). */
   ack(subscription: Subscription, seqs: number[]): number {
     const outstanding = this.#outstanding(subscription.name, seqs);
-    const acked = [...new Set(seqs)].filter((seq) => outstanding.leased.has(seq) || outstanding.attempts.has(seq));
+    const acked = [...new Set(seqs)].filter(
+      (seq) => outstanding.leased.has(seq) || outstanding.attempts.has(seq),
+    );
     if (acked.length === 0) return 0;
     this.#removeFromLeases(outstanding, acked);
     this.#deleteRetries(subscription.name, acked);
@@ -222,7 +224,10 @@ export class Delivery {
       now,
       limit,
     );
-    this.#releaseLeases(rows.map(parseLease), (subscription, attempts) => now + this.#backoff(subscription, attempts));
+    this.#releaseLeases(
+      rows.map(parseLease),
+      (subscription, attempts) => now + this.#backoff(subscription, attempts),
+    );
     return rows.length;
   }
 
@@ -231,6 +236,16 @@ export class Delivery {
     const rows = this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE consumer = ?", consumer);
     this.#releaseLeases(rows.map(parseLease), () => 0);
     return rows.reduce((n, row) => n + JSON.parse(row.seqs).length, 0);
+  }
+
+  /** How many messages a consumer (socket session) holds leased. */
+  inFlightOf(consumer: string): number {
+    return (
+      this.#sql.number(
+        "SELECT COALESCE(SUM(json_array_length(seqs)), 0) FROM leases WHERE consumer = ?",
+        consumer,
+      ) ?? 0
+    );
   }
 
   /** Moves the cursor; everything before it counts as acked, everything after as new. */
@@ -244,7 +259,10 @@ export class Delivery {
 
   /** Marks retries that came due as available now; returns how many did. */
   promoteDue(now: number): number {
-    return this.#sql.run("UPDATE retries SET available_at = 0 WHERE available_at > 0 AND available_at <= ?", now);
+    return this.#sql.run(
+      "UPDATE retries SET available_at = 0 WHERE available_at > 0 AND available_at <= ?",
+      now,
+    );
   }
 
   /** The earliest lease expiry or retry due time, for the alarm. */
@@ -284,7 +302,9 @@ export class Delivery {
   stats(subscription: Subscription): { backlog: number; inFlight: number } {
     const name = subscription.name;
     const fresh = this.#sql.number("SELECT COUNT(*) FROM messages WHERE seq >= ?", subscription.cursor) ?? 0;
-    const leases = this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE subscription = ?", name).map(parseLease);
+    const leases = this.#sql
+      .all<LeaseRow>("SELECT * FROM leases WHERE subscription = ?", name)
+      .map(parseLease);
     const leased = new Set(leases.flatMap((lease) => lease.seqs));
     const retries = this.#sql.all<{ seq: number }>("SELECT seq FROM retries WHERE subscription = ?", name);
     const dead = this.#sql.number("SELECT COUNT(*) FROM dead_letters WHERE subscription = ?", name) ?? 0;
@@ -296,7 +316,10 @@ export class Delivery {
     return backoffDelay(attempts, subscription.config.backoff, this.#random);
   }
 
-  #releaseLeases(leases: Lease[], availableAt: (subscription: Subscription, attempts: number) => number): void {
+  #releaseLeases(
+    leases: Lease[],
+    availableAt: (subscription: Subscription, attempts: number) => number,
+  ): void {
     const bySubscription = new Map<string, Lease[]>();
     for (const lease of leases) {
       const list = bySubscription.get(lease.subscription) ?? [];
@@ -306,7 +329,10 @@ export class Delivery {
     for (const [name, list] of bySubscription) {
       const subscription = this.#subscriptions.get(name);
       const seqs = list.flatMap((lease) => lease.seqs);
-      this.#sql.run("DELETE FROM leases WHERE id IN (SELECT value FROM json_each(?))", json(list.map((l) => l.id)));
+      this.#sql.run(
+        "DELETE FROM leases WHERE id IN (SELECT value FROM json_each(?))",
+        json(list.map((l) => l.id)),
+      );
       if (!subscription || seqs.length === 0) continue;
       const attempts = this.#outstanding(name, seqs).attempts;
       this.#release(subscription, seqs, attempts, (n) => availableAt(subscription, n));
@@ -331,7 +357,11 @@ export class Delivery {
       if (maxAttempts !== null && delivered >= maxAttempts) {
         this.#sql.run("DELETE FROM retries WHERE subscription = ? AND seq = ?", subscription.name, seq);
         if (deadLetterTopic) {
-          this.#sql.run("INSERT OR IGNORE INTO dead_letters (subscription, seq) VALUES (?, ?)", subscription.name, seq);
+          this.#sql.run(
+            "INSERT OR IGNORE INTO dead_letters (subscription, seq) VALUES (?, ?)",
+            subscription.name,
+            seq,
+          );
         } else {
           subscription.counters.discarded++;
         }
@@ -423,6 +453,8 @@ export class Delivery {
   }
 
   #heldCount(name: string): number {
-    return this.#sql.number("SELECT COUNT(*) FROM retries WHERE subscription = ? AND available_at = 0", name) ?? 0;
+    return (
+      this.#sql.number("SELECT COUNT(*) FROM retries WHERE subscription = ? AND available_at = 0", name) ?? 0
+    );
   }
 }

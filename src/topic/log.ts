@@ -35,7 +35,14 @@ export interface MessageRow extends Record<string, SqlStorageValue> {
   body: ArrayBuffer;
 }
 
-const EMPTY_COUNTERS: LogCounters = { nextSeq: 1, published: 0, duplicates: 0, dropped: 0, count: 0, bytes: 0 };
+const EMPTY_COUNTERS: LogCounters = {
+  nextSeq: 1,
+  published: 0,
+  duplicates: 0,
+  dropped: 0,
+  count: 0,
+  bytes: 0,
+};
 
 export function toWire(row: MessageRow): WireMessage {
   const message: WireMessage = {
@@ -281,7 +288,11 @@ export class Log {
 
   /** Messages with seq > `after`, oldest first. */
   read(after: number, limit: number): MessageRow[] {
-    return this.#sql.all<MessageRow>("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", after, limit);
+    return this.#sql.all<MessageRow>(
+      "SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+      after,
+      limit,
+    );
   }
 
   get(seqs: number[]): Map<number, MessageRow> {
@@ -299,6 +310,8 @@ export class Log {
 
   /** The first seq published at or after `time` (the next seq when none is). */
   seqAtTime(time: number): number {
-    return this.#sql.number("SELECT MIN(seq) FROM messages WHERE published_at >= ?", time) ?? this.counters.nextSeq;
+    return (
+      this.#sql.number("SELECT MIN(seq) FROM messages WHERE published_at >= ?", time) ?? this.counters.nextSeq
+    );
   }
 }

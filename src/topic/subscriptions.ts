@@ -42,9 +42,13 @@ export class Subscriptions {
 
   load(): void {
     this.#byName.clear();
-    const rows = this.#sql.all<{ name: string; created_at: number; config: string; cursor: number; counters: string }>(
-      "SELECT * FROM subscriptions ORDER BY name",
-    );
+    const rows = this.#sql.all<{
+      name: string;
+      created_at: number;
+      config: string;
+      cursor: number;
+      counters: string;
+    }>("SELECT * FROM subscriptions ORDER BY name");
     for (const row of rows) {
       this.#byName.set(row.name, {
         name: row.name,

@@ -1,12 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../protocol/errors";
+import { LIMITS } from "../protocol/limits";
 import type { WireMessage } from "../protocol/message";
+import { CLOSE_CODES, PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
 import { nextAlarm, RETRY_LATER_MS, runHousekeeping } from "./alarm";
 import { mergeTopicConfig } from "./config";
 import { moveDeadLetters } from "./dead-letter";
 import { Delivery } from "./delivery";
+import { type FrameTarget, handleFrame } from "./frames";
 import { Log, type TopicMeta, toWire } from "./log";
 import { migrate } from "./migrations";
+import { feedTails, pushToConsumers } from "./push";
+import { close, DEFAULT_MAX_IN_FLIGHT, type SocketState, Sockets } from "./sockets";
 import { Sql } from "./sql";
 import { type Subscription, Subscriptions } from "./subscriptions";
 import type {
@@ -21,7 +26,7 @@ import type {
   TopicConfigPatch,
   TopicInfo,
 } from "./types";
-import { LIMITS } from "../protocol/limits";
+import { readUpgrade } from "./upgrade";
 
 interface PendingPublish {
   topic: string;
@@ -41,6 +46,7 @@ export class Topic extends DurableObject<Env> {
   readonly #log: Log;
   readonly #subscriptions: Subscriptions;
   readonly #delivery: Delivery;
+  readonly #sockets: Sockets;
   #pending: PendingPublish[] = [];
   #flushing = false;
   /** Long-polls waiting for something to change. */
@@ -48,6 +54,9 @@ export class Topic extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #retryAt = 0;
   #deadLettersPending = false;
+  /** Rotates which consumer is served first, so no socket is always last. */
+  #rotate = 0;
+  #feeding = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,6 +65,9 @@ export class Topic extends DurableObject<Env> {
     this.#log = new Log(this.#sql);
     this.#subscriptions = new Subscriptions(this.#sql);
     this.#delivery = new Delivery(this.#sql, this.#log, this.#subscriptions);
+    this.#sockets = new Sockets(ctx);
+    // Keep-alive pings are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
     this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
     ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -113,6 +125,12 @@ export class Topic extends DurableObject<Env> {
   async destroy(): Promise<Result<{ deleted: true }>> {
     const meta = this.#log.meta;
     if (!meta) return noTopic();
+    this.#sockets.closeAll(
+      this.#sockets.all(),
+      CLOSE_CODES.TOPIC_DELETED,
+      "not_found",
+      "the topic was deleted",
+    );
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#alarmAt = null;
@@ -146,7 +164,10 @@ export class Topic extends DurableObject<Env> {
       else this.#subscriptions.create(name, Date.now(), this.#cursorFor(patch.startAt ?? "latest"), patch);
     });
     this.#afterChange();
-    return ok({ created: !existing, subscription: this.#subscriptionInfo(this.#subscriptions.get(name) as Subscription) });
+    return ok({
+      created: !existing,
+      subscription: this.#subscriptionInfo(this.#subscriptions.get(name) as Subscription),
+    });
   }
 
   getSubscription(name: string): Result<SubscriptionInfo> {
@@ -160,6 +181,12 @@ export class Topic extends DurableObject<Env> {
       deleted = this.#subscriptions.delete(name);
     });
     if (!deleted) return noSubscription(name);
+    this.#sockets.closeAll(
+      this.#sockets.consumers(name),
+      CLOSE_CODES.SUBSCRIPTION_DELETED,
+      "not_found",
+      "the subscription was deleted",
+    );
     this.#afterChange();
     return ok({ deleted: true });
   }
@@ -207,17 +234,147 @@ export class Topic extends DurableObject<Env> {
     });
   }
 
+  // ── WebSocket upgrades ──────────────────────────────────────────────────
+
+  /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    const options = readUpgrade(new URL(request.url));
+    const meta = this.#log.meta;
+    const state: SocketState = {
+      v: 1,
+      kind: options.subscription === undefined ? "tail" : "consumer",
+      session: crypto.randomUUID(),
+      maxInFlight: DEFAULT_MAX_IN_FLIGHT,
+      lastSent: options.after ?? (meta ? this.#log.counters.nextSeq - 1 : 0),
+      canPublish: options.canPublish,
+      expiresAt: options.expiresAt ?? null,
+    };
+    if (options.subscription !== undefined) state.subscription = options.subscription;
+    const { response, socket } = this.#sockets.accept(request, state);
+    // Refusals travel on the accepted socket: a browser cannot read the status of a refused upgrade.
+    if (!meta) {
+      this.#sockets.refuse(
+        socket,
+        CLOSE_CODES.NOT_FOUND,
+        "not_found",
+        `topic ${options.topic} does not exist`,
+      );
+      return response;
+    }
+    if (options.subscription !== undefined && !this.#subscriptions.get(options.subscription)) {
+      const detail = `subscription ${options.subscription} does not exist`;
+      this.#sockets.refuse(socket, CLOSE_CODES.NOT_FOUND, "not_found", detail);
+      return response;
+    }
+    this.#sockets.send(socket, {
+      type: "hello",
+      topic: meta.name,
+      ...(options.subscription === undefined
+        ? { after: state.lastSent }
+        : { subscription: options.subscription }),
+      epoch: meta.epoch,
+      session: state.session,
+    });
+    if (options.epoch !== undefined && options.epoch !== meta.epoch) {
+      const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";
+      this.#sockets.refuse(socket, CLOSE_CODES.EPOCH_CHANGED, "conflict", detail);
+      return response;
+    }
+    this.#afterChange(false);
+    this.#pump();
+    return response;
+  }
+
   // ── alarm ───────────────────────────────────────────────────────────────
 
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => runHousekeeping(this.#log, this.#delivery, now));
+    this.#closeExpiredSockets(now);
     await this.#housekeepAsync(now);
     this.#afterChange();
   }
 
+  // ── WebSocket events ────────────────────────────────────────────────────
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const state = this.#sockets.state(ws);
+    if (!state) return close(ws, CLOSE_CODES.INTERNAL, "internal: unreadable socket state");
+    if (state.expiresAt !== null && state.expiresAt <= Date.now()) {
+      return this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
+    }
+    await handleFrame(this.#frameTarget, ws, state, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    close(ws, code, reason);
+    this.#socketGone(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#socketGone(ws);
+  }
+
   // ── private ─────────────────────────────────────────────────────────────
+
+  readonly #frameTarget: FrameTarget = {
+    ack: (subscription, seqs) => this.ack(subscription, seqs),
+    nack: (subscription, seqs, delay) => this.nack(subscription, seqs, delay),
+    extend: (subscription, seqs, ackTimeout) => this.extend(subscription, seqs, ackTimeout),
+    flow: (ws, state, maxInFlight) => {
+      state.maxInFlight = maxInFlight;
+      this.#sockets.save(ws, state);
+      this.#pump();
+    },
+    publish: (message) => {
+      const meta = this.#log.meta;
+      if (!meta) return Promise.resolve(noTopic());
+      return this.publish(meta.name, [message]);
+    },
+    send: (ws, frame) => this.#sockets.send(ws, frame),
+    close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
+  };
+
+  /** A consumer that goes away hands its messages to the others at once. */
+  #socketGone(ws: WebSocket): void {
+    const state = this.#sockets.state(ws);
+    if (state?.kind !== "consumer") return;
+    const released = this.ctx.storage.transactionSync(() => this.#delivery.releaseConsumer(state.session));
+    if (released) this.#afterChange();
+  }
+
+  #closeExpiredSockets(now: number): void {
+    for (const ws of this.#sockets.all()) {
+      const state = this.#sockets.state(ws);
+      if (state?.expiresAt != null && state.expiresAt <= now) {
+        this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
+        this.#socketGone(ws);
+      }
+    }
+  }
+
+  /** Pushes what is available to consumer sockets and live tails. */
+  #pump(): void {
+    if (!this.#log.meta) return;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      for (const subscription of this.#subscriptions.all()) {
+        pushToConsumers(subscription, this.#sockets, this.#delivery, now, this.#rotate++);
+      }
+    });
+    if (feedTails(this.#sockets, this.#log) && !this.#feeding) {
+      // A tail far behind catches up a page per turn, leaving room for other work.
+      this.#feeding = true;
+      setTimeout(() => {
+        this.#feeding = false;
+        this.#pump();
+      }, 0);
+    }
+  }
 
   #flush(): void {
     const batch = this.#pending;
@@ -241,14 +398,17 @@ export class Topic extends DurableObject<Env> {
       for (const { resolve } of batch) resolve(fail("internal", "the message could not be stored; retry"));
       return;
     }
-    batch.forEach(({ resolve }, i) => resolve(results[i] as Result<PublishReceipt[]>));
+    for (const [i, { resolve }] of batch.entries()) resolve(results[i] as Result<PublishReceipt[]>);
     if (created) void this.#register();
     this.#afterChange();
   }
 
   /** Creates the topic on first use. */
   #ensure(topic: string): TopicMeta {
-    return this.#log.meta ?? this.#log.create(topic, Date.now(), crypto.randomUUID().replaceAll("-", "").slice(0, 16));
+    return (
+      this.#log.meta ??
+      this.#log.create(topic, Date.now(), crypto.randomUUID().replaceAll("-", "").slice(0, 16))
+    );
   }
 
   async #register(): Promise<boolean> {
@@ -303,17 +463,30 @@ export class Topic extends DurableObject<Env> {
   /** After any change: wake long-polls and re-arm the alarm from SQL. */
   #afterChange(wake = true): void {
     this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
-    if (wake) this.#wake();
+    if (wake) {
+      this.#wake();
+      this.#pump();
+    }
     const at = nextAlarm(this.#log, this.#delivery, {
       deadLetters: this.#deadLettersPending,
       registered: this.#log.meta?.registered ?? true,
       retryAt: this.#retryAt,
       now: Date.now(),
+      socketExpiry: this.#nextSocketExpiry(),
     });
     if (at === this.#alarmAt) return;
     this.#alarmAt = at;
     if (at === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(at);
+  }
+
+  #nextSocketExpiry(): number | null {
+    let earliest: number | null = null;
+    for (const ws of this.#sockets.all()) {
+      const expiresAt = this.#sockets.state(ws)?.expiresAt ?? null;
+      if (expiresAt !== null && (earliest === null || expiresAt < earliest)) earliest = expiresAt;
+    }
+    return earliest;
   }
 
   #wake(): void {
@@ -373,7 +546,7 @@ export class Topic extends DurableObject<Env> {
         ackFloor: this.#delivery.ackFloor(subscription),
         cursor: subscription.cursor,
         ...subscription.counters,
-        consumers: 0,
+        consumers: this.#sockets.consumers(subscription.name).length,
       },
     };
   }

@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import type { Result } from "../../src/protocol/errors";
 import type { Topic } from "../../src/topic/topic";
 import type { PublishInput } from "../../src/topic/types";

@@ -18,7 +18,12 @@ describe("the topic log", () => {
   it("reads from a seq and pages with next", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    unwrap(await topic.publish(name, Array.from({ length: 5 }, (_, i) => text(`m${i}`))));
+    unwrap(
+      await topic.publish(
+        name,
+        Array.from({ length: 5 }, (_, i) => text(`m${i}`)),
+      ),
+    );
     const page = unwrap(await topic.read({ after: 2, limit: 2, wait: 0 }));
     expect(page.messages.map((m) => m.seq)).toEqual([3, 4]);
     const rest = unwrap(await topic.read({ after: page.next, limit: 10, wait: 0 }));
@@ -46,7 +51,10 @@ describe("the topic log", () => {
     const name = freshTopic();
     const topic = topicStub(name);
     const first = unwrap(
-      await topic.publish(name, [text("a", { idempotencyKey: "k1" }), text("a again", { idempotencyKey: "k1" })]),
+      await topic.publish(name, [
+        text("a", { idempotencyKey: "k1" }),
+        text("a again", { idempotencyKey: "k1" }),
+      ]),
     );
     expect(first).toMatchObject([
       { seq: 1, duplicate: false },
@@ -114,7 +122,9 @@ describe("the topic log", () => {
   it("writes concurrent publishes in one group and answers each", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => topic.publish(name, [text(`m${i}`)])));
+    const receipts = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => topic.publish(name, [text(`m${i}`)])),
+    );
     const seqs = receipts.map((r) => unwrap(r)[0]?.seq).sort((a, b) => (a ?? 0) - (b ?? 0));
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });

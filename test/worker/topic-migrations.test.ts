@@ -6,7 +6,9 @@ import type { Topic } from "../../src/topic/topic";
 import { freshTopic, text, topicStub, unwrap } from "./helpers";
 
 const inObject = <R>(fn: (sql: Sql, state: DurableObjectState) => R) =>
-  runInDurableObject(topicStub(freshTopic()), (_instance: Topic, state) => fn(new Sql(state.storage.sql), state));
+  runInDurableObject(topicStub(freshTopic()), (_instance: Topic, state) =>
+    fn(new Sql(state.storage.sql), state),
+  );
 
 describe("migrations", () => {
   it("brings a fresh database to the current version", async () => {

@@ -10,7 +10,12 @@ describe("retention", () => {
     for (const body of ["a", "b", "c", "d", "e"]) unwrap(await topic.publish(name, [text(body)]));
     const read = unwrap(await topic.read({ limit: 10, wait: 0 }));
     expect(read.messages.map((m) => m.data)).toEqual(["c", "d", "e"]);
-    expect(unwrap(await topic.info()).stats).toMatchObject({ messages: 3, firstSeq: 3, lastSeq: 5, dropped: 0 });
+    expect(unwrap(await topic.info()).stats).toMatchObject({
+      messages: 3,
+      firstSeq: 3,
+      lastSeq: 5,
+      dropped: 0,
+    });
   });
 
   it("refuses a publish with topic_full rather than delete a message a subscription has not acked", async () => {
@@ -41,7 +46,10 @@ describe("retention", () => {
       ok: false,
       code: "topic_full",
     });
-    expect(unwrap(await topic.pull("slow", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual(["b", "c"]);
+    expect(unwrap(await topic.pull("slow", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
+      "b",
+      "c",
+    ]);
   });
 
   it("keeps the total size under maxBytes", async () => {
@@ -51,7 +59,10 @@ describe("retention", () => {
     unwrap(await topic.publish(name, [text("12345"), text("67890")]));
     unwrap(await topic.publish(name, [text("abc")]));
     expect(unwrap(await topic.info()).stats).toMatchObject({ messages: 2, bytes: 8, firstSeq: 2 });
-    expect(await topic.publish(name, [text("x".repeat(11))])).toMatchObject({ ok: false, code: "topic_full" });
+    expect(await topic.publish(name, [text("x".repeat(11))])).toMatchObject({
+      ok: false,
+      code: "topic_full",
+    });
   });
 
   it("deletes messages older than maxAge from the alarm", async () => {

@@ -34,7 +34,8 @@ describe("subscriptions", () => {
     // A time after the newest message starts at the next one, like latest.
     unwrap(await topic.putSubscription(name, "future", { startAt: { time: Date.now() + 60_000 } }));
     unwrap(await topic.publish(name, [text("new")]));
-    const seqs = async (sub: string) => unwrap(await topic.pull(sub, { max: 10, wait: 0 })).messages.map((m) => m.seq);
+    const seqs = async (sub: string) =>
+      unwrap(await topic.pull(sub, { max: 10, wait: 0 })).messages.map((m) => m.seq);
     expect(await seqs("latest")).toEqual([3]);
     expect(await seqs("from2")).toEqual([2, 3]);
     expect(await seqs("since0")).toEqual([1, 2, 3]);
@@ -110,7 +111,12 @@ describe("subscriptions", () => {
     expect(copies).toHaveLength(1);
     expect(copies[0]).toMatchObject({
       data: "poison",
-      attributes: { kind: "x", "dead-letter.topic": name, "dead-letter.subscription": "work", "dead-letter.seq": "1" },
+      attributes: {
+        kind: "x",
+        "dead-letter.topic": name,
+        "dead-letter.subscription": "work",
+        "dead-letter.seq": "1",
+      },
     });
     expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ deadLettered: 2, backlog: 0 });
     expect(unwrap(await topic.pull("work", { max: 1, wait: 0 })).messages).toEqual([]);
@@ -121,7 +127,11 @@ describe("subscriptions", () => {
     unwrap(await topic.publish(name, [text("a")]));
     unwrap(await topic.pull("work", { max: 1, wait: 0 }));
     unwrap(await topic.nack("work", [1], 0));
-    expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ discarded: 1, backlog: 0, ackFloor: 2 });
+    expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({
+      discarded: 1,
+      backlog: 0,
+      ackFloor: 2,
+    });
   });
 
   it("keeps delayed messages invisible to subscriptions until they are due", async () => {
@@ -161,10 +171,14 @@ describe("subscriptions", () => {
     expect(first.map((m) => m.data)).toEqual(["a1", "b1"]);
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages).toEqual([]);
     unwrap(await topic.ack("work", [1]));
-    expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual(["a2"]);
+    expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
+      "a2",
+    ]);
     // A redelivery keeps its place: b1 comes back before b2.
     unwrap(await topic.nack("work", [3], 0));
-    expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual(["b1"]);
+    expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
+      "b1",
+    ]);
     unwrap(await topic.ack("work", [2, 3]));
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
       "a3",
@@ -177,7 +191,9 @@ describe("subscriptions", () => {
     unwrap(await topic.publish(name, [text("a"), text("b"), text("c")]));
     unwrap(await topic.pull("work", { max: 10, wait: 0 }));
     expect(unwrap(await topic.seek("work", "earliest"))).toEqual({ cursor: 1 });
-    expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.seq)).toEqual([
+      1, 2, 3,
+    ]);
     expect(unwrap(await topic.seek("work", 3))).toEqual({ cursor: 3 });
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.seq)).toEqual([3]);
     expect(unwrap(await topic.seek("work", "latest"))).toEqual({ cursor: 4 });
@@ -220,7 +236,9 @@ describe("subscriptions", () => {
   it("updates config without moving the cursor and deletes a subscription", async () => {
     const { name, topic } = await setup();
     unwrap(await topic.publish(name, [text("a")]));
-    const updated = unwrap(await topic.putSubscription(name, "work", { ackTimeout: 5_000, startAt: "latest" }));
+    const updated = unwrap(
+      await topic.putSubscription(name, "work", { ackTimeout: 5_000, startAt: "latest" }),
+    );
     expect(updated.created).toBe(false);
     expect(updated.subscription.config.ackTimeout).toBe(5_000);
     expect(updated.subscription.stats.cursor).toBe(1);

@@ -1,0 +1,114 @@
+import { fail, type Result } from "../protocol/errors";
+import { type ParsedClientFrame, parseClientFrame } from "../protocol/ws";
+import { CLOSE_CODES, type ServerFrame } from "../protocol/ws-frames";
+import type { SocketState } from "./sockets";
+import type { PublishInput, PublishReceipt } from "./types";
+
+/** What frame handling needs from the topic. */
+export interface FrameTarget {
+  ack(subscription: string, seqs: number[]): Result<unknown>;
+  nack(subscription: string, seqs: number[], delay?: number): Result<unknown>;
+  extend(subscription: string, seqs: number[], ackTimeout?: number): Result<unknown>;
+  flow(ws: WebSocket, state: SocketState, maxInFlight: number): void;
+  publish(message: PublishInput): Promise<Result<PublishReceipt[]>>;
+  send(ws: WebSocket, frame: ServerFrame): void;
+  close(
+    ws: WebSocket,
+    closeCode: number,
+    code: "payload_too_large" | "invalid_request",
+    detail: string,
+  ): void;
+}
+
+/**
+ * Handles one client frame on a socket (DESIGN.md §5). Failures are answered
+ * with an `error` frame and the socket stays open; a frame too large to read
+ * closes it with 1009, a binary frame with 4400.
+ */
+export async function handleFrame(
+  target: FrameTarget,
+  ws: WebSocket,
+  state: SocketState,
+  data: string | ArrayBuffer,
+): Promise<void> {
+  if (typeof data !== "string") {
+    target.close(
+      ws,
+      CLOSE_CODES.INVALID_FRAME,
+      "invalid_request",
+      "frames are JSON text; binary frames are not accepted",
+    );
+    return;
+  }
+  const parsed = parseClientFrame(data);
+  if (!parsed.ok) {
+    if (parsed.code === "payload_too_large") {
+      target.close(ws, CLOSE_CODES.TOO_BIG, "payload_too_large", parsed.detail);
+      return;
+    }
+    target.send(ws, { type: "error", code: parsed.code, message: parsed.detail, ...idOf(parsed) });
+    return;
+  }
+  const frame = parsed.value;
+  const result = await dispatch(target, ws, state, frame);
+  if (!result.ok) {
+    target.send(ws, { type: "error", code: result.code, message: result.detail, ...idOf(frame) });
+  }
+}
+
+const idOf = (frame: { id?: string }) => (frame.id === undefined ? {} : { id: frame.id });
+
+async function dispatch(
+  target: FrameTarget,
+  ws: WebSocket,
+  state: SocketState,
+  frame: ParsedClientFrame,
+): Promise<Result<unknown>> {
+  const ok = (): Result<unknown> => {
+    if (frame.id !== undefined) target.send(ws, { type: "ok", id: frame.id });
+    return { ok: true, value: null };
+  };
+  switch (frame.type) {
+    case "ping":
+      target.send(ws, { type: "pong", ...idOf(frame) });
+      return { ok: true, value: null };
+    case "publish": {
+      if (!state.canPublish) return fail("forbidden", "this token has no publish right on the topic");
+      const result = await target.publish(frame.message);
+      if (!result.ok) return result;
+      const receipt = result.value[0] as PublishReceipt;
+      target.send(ws, {
+        type: "published",
+        ...idOf(frame),
+        seq: receipt.seq,
+        messageId: receipt.id,
+        duplicate: receipt.duplicate,
+      });
+      return { ok: true, value: null };
+    }
+  }
+  const subscription = state.subscription;
+  if (state.kind !== "consumer" || subscription === undefined) {
+    return fail(
+      "invalid_request",
+      `${frame.type} frames are for subscription sockets; a live tail has nothing to settle`,
+    );
+  }
+  let result: Result<unknown>;
+  switch (frame.type) {
+    case "ack":
+      result = target.ack(subscription, frame.seqs);
+      break;
+    case "nack":
+      result = target.nack(subscription, frame.seqs, frame.delay);
+      break;
+    case "extend":
+      result = target.extend(subscription, frame.seqs, frame.ackTimeout);
+      break;
+    case "flow":
+      target.flow(ws, state, frame.maxInFlight);
+      result = { ok: true, value: null };
+      break;
+  }
+  return result.ok ? ok() : result;
+}

@@ -1,0 +1,93 @@
+import type { WireMessage } from "../protocol/message";
+import type { ServerFrame } from "../protocol/ws-frames";
+import type { Delivery } from "./delivery";
+import { type Log, toWire } from "./log";
+import type { SocketState, Sockets } from "./sockets";
+import type { Subscription } from "./subscriptions";
+
+/** Most messages in one frame, and most pushed to one socket per round. */
+const CHUNK = 100;
+/** Most messages one pump pushes before yielding to other work. */
+const PUMP_LIMIT = 5_000;
+/** Most log rows read per tail group per feed. */
+export const TAIL_PAGE = 500;
+
+export const messagesFrame = (messages: WireMessage[]): ServerFrame =>
+  messages.length === 1
+    ? { type: "message", message: messages[0] as WireMessage }
+    : { type: "messages", messages };
+
+/**
+ * Pushes a subscription's available messages to its sockets, round-robin in
+ * chunks, within each socket's credit (`maxInFlight` minus what it holds).
+ * Competing consumers thus share the messages and a slow one is never flooded.
+ * Returns how many messages were pushed. Run inside a transaction.
+ */
+export function pushToConsumers(
+  subscription: Subscription,
+  sockets: Sockets,
+  delivery: Delivery,
+  now: number,
+  rotate: number,
+): number {
+  const consumers: { ws: WebSocket; state: SocketState; credit: number }[] = [];
+  for (const ws of sockets.consumers(subscription.name)) {
+    const state = sockets.state(ws);
+    if (!state || ws.readyState !== WebSocket.OPEN) continue;
+    consumers.push({ ws, state, credit: state.maxInFlight - delivery.inFlightOf(state.session) });
+  }
+  if (consumers.length === 0) return 0;
+  const start = rotate % consumers.length;
+  const order = [...consumers.slice(start), ...consumers.slice(0, start)];
+  let pushed = 0;
+  let progress = true;
+  while (progress && pushed < PUMP_LIMIT) {
+    progress = false;
+    for (const consumer of order) {
+      if (consumer.credit <= 0) continue;
+      const batch = delivery.deliver(
+        subscription,
+        Math.min(consumer.credit, CHUNK),
+        now,
+        consumer.state.session,
+      );
+      if (batch.length === 0) return pushed; // nothing left for anyone
+      sockets.send(consumer.ws, messagesFrame(batch));
+      consumer.credit -= batch.length;
+      pushed += batch.length;
+      progress = true;
+    }
+  }
+  return pushed;
+}
+
+/**
+ * Sends live-tail sockets what the log has after the last seq each was sent.
+ * Sockets at the same position share one read and one serialised frame, so a
+ * publish fanned out to a thousand tails is read and encoded once. Returns
+ * true when some socket has more to catch up on.
+ */
+export function feedTails(sockets: Sockets, log: Log): boolean {
+  const groups = new Map<number, { ws: WebSocket; state: SocketState }[]>();
+  for (const ws of sockets.tails()) {
+    const state = sockets.state(ws);
+    if (!state || ws.readyState !== WebSocket.OPEN) continue;
+    const group = groups.get(state.lastSent) ?? [];
+    group.push({ ws, state });
+    groups.set(state.lastSent, group);
+  }
+  let more = false;
+  for (const [after, group] of groups) {
+    const rows = log.read(after, TAIL_PAGE);
+    if (rows.length === 0) continue;
+    if (rows.length === TAIL_PAGE) more = true;
+    const frame = JSON.stringify(messagesFrame(rows.map(toWire)));
+    const last = (rows.at(-1) as { seq: number }).seq;
+    for (const { ws, state } of group) {
+      sockets.send(ws, frame);
+      state.lastSent = last;
+      sockets.save(ws, state);
+    }
+  }
+  return more;
+}

@@ -1,0 +1,50 @@
+/**
+ * How the worker hands a WebSocket upgrade to a topic: after authenticating
+ * and validating, it forwards the client's request (headers intact, so the
+ * runtime can complete the handshake) to this internal URL, which carries what
+ * the worker decided. The object trusts it: only the worker can reach it.
+ */
+export interface UpgradeOptions {
+  topic: string;
+  /** Set for a consumer socket of this subscription; absent for a live tail. */
+  subscription?: string;
+  /** Live tail: continue after this seq; absent = from the tail. */
+  after?: number;
+  /** Live tail: the epoch the client resumes in, to detect a re-created topic. */
+  epoch?: string;
+  /** Whether the client may publish over this socket. */
+  canPublish: boolean;
+  /** When the client's token expires, epoch ms. */
+  expiresAt?: number;
+}
+
+export function upgradeRequest(request: Request, options: UpgradeOptions): Request {
+  const url = new URL("https://topic.internal/ws");
+  url.searchParams.set("topic", options.topic);
+  if (options.subscription !== undefined) url.searchParams.set("subscription", options.subscription);
+  if (options.after !== undefined) url.searchParams.set("after", String(options.after));
+  if (options.epoch !== undefined) url.searchParams.set("epoch", options.epoch);
+  url.searchParams.set("publish", options.canPublish ? "1" : "0");
+  if (options.expiresAt !== undefined) url.searchParams.set("expires", String(options.expiresAt));
+  return new Request(url, request);
+}
+
+export function readUpgrade(url: URL): UpgradeOptions {
+  const number = (name: string) => {
+    const value = url.searchParams.get(name);
+    return value === null ? undefined : Number(value);
+  };
+  const options: UpgradeOptions = {
+    topic: url.searchParams.get("topic") ?? "",
+    canPublish: url.searchParams.get("publish") === "1",
+  };
+  const subscription = url.searchParams.get("subscription");
+  const epoch = url.searchParams.get("epoch");
+  const after = number("after");
+  const expiresAt = number("expires");
+  if (subscription !== null) options.subscription = subscription;
+  if (epoch !== null) options.epoch = epoch;
+  if (after !== undefined) options.after = after;
+  if (expiresAt !== undefined) options.expiresAt = expiresAt;
+  return options;
+}
