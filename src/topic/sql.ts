@@ -8,6 +8,8 @@ type Row = Record<string, SqlStorageValue>;
 
 export class Sql {
   readonly #sql: SqlStorage;
+  /** Rows read and written since the object started: what SQLite storage is billed by. */
+  readonly usage = { rowsRead: 0, rowsWritten: 0 };
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -15,24 +17,33 @@ export class Sql {
 
   /** Runs a statement and returns every row. */
   all<T extends Row>(query: string, ...bindings: SqlValue[]): T[] {
-    return this.#sql.exec<T>(query, ...bindings).toArray();
+    return this.#count(this.#sql.exec<T>(query, ...bindings));
   }
 
   /** Runs a statement and returns its first row, if any. */
   one<T extends Row>(query: string, ...bindings: SqlValue[]): T | undefined {
-    return this.#sql.exec<T>(query, ...bindings).toArray()[0];
+    return this.#count(this.#sql.exec<T>(query, ...bindings))[0];
   }
 
   /** Runs a statement for its effect and returns the number of rows written. */
   run(query: string, ...bindings: SqlValue[]): number {
-    return this.#sql.exec(query, ...bindings).rowsWritten;
+    const cursor = this.#sql.exec(query, ...bindings);
+    this.#count(cursor);
+    return cursor.rowsWritten;
   }
 
   /** Runs a statement that yields a single number (COUNT, MIN, …); `null` for SQL NULL. */
   number(query: string, ...bindings: SqlValue[]): number | null {
-    const row = this.#sql.exec(query, ...bindings).toArray()[0];
+    const row = this.#count(this.#sql.exec(query, ...bindings))[0];
     if (!row) return null;
     const value = Object.values(row)[0];
     return typeof value === "number" ? value : null;
+  }
+
+  #count<T extends Row>(cursor: SqlStorageCursor<T>): T[] {
+    const rows = cursor.toArray();
+    this.usage.rowsRead += cursor.rowsRead;
+    this.usage.rowsWritten += cursor.rowsWritten;
+    return rows;
   }
 }

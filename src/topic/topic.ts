@@ -57,6 +57,8 @@ export class Topic extends DurableObject<Env> {
   /** Rotates which consumer is served first, so no socket is always last. */
   #rotate = 0;
   #feeding = false;
+  #requests = 0;
+  readonly #since = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,17 +83,12 @@ export class Topic extends DurableObject<Env> {
    * arrive together are written in one transaction (group commit).
    */
   publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
-    return new Promise((resolve) => {
-      this.#pending.push({ topic, messages, resolve });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        // A zero timer lets publishes already queued for this object join the batch.
-        setTimeout(() => this.#flush(), 0);
-      }
-    });
+    this.#requests++;
+    return new Promise((resolve) => this.#enqueue({ topic, messages, resolve }));
   }
 
   async read(options: ReadOptions): Promise<Result<ReadResult>> {
+    this.#requests++;
     if (!this.#log.meta) return noTopic();
     const after = options.after ?? 0;
     const rows = await this.#waitFor(options.wait, () => {
@@ -107,6 +104,7 @@ export class Topic extends DurableObject<Env> {
   // ── RPC: the topic ──────────────────────────────────────────────────────
 
   putConfig(topic: string, patch: TopicConfigPatch): Result<{ created: boolean; topic: TopicInfo }> {
+    this.#requests++;
     const created = !this.#log.meta;
     this.ctx.storage.transactionSync(() => {
       const meta = this.#ensure(topic);
@@ -118,11 +116,13 @@ export class Topic extends DurableObject<Env> {
   }
 
   info(): Result<TopicInfo> {
+    this.#requests++;
     return this.#log.meta ? ok(this.#topicInfo()) : noTopic();
   }
 
   /** Deletes the topic and everything in it; a later publish starts a new epoch. */
   async destroy(): Promise<Result<{ deleted: true }>> {
+    this.#requests++;
     const meta = this.#log.meta;
     if (!meta) return noTopic();
     this.#sockets.closeAll(
@@ -154,6 +154,7 @@ export class Topic extends DurableObject<Env> {
     name: string,
     patch: SubscriptionConfigPatch,
   ): Result<{ created: boolean; subscription: SubscriptionInfo }> {
+    this.#requests++;
     const existing = this.#subscriptions.get(name);
     if (!existing && this.#subscriptions.size >= LIMITS.subscriptionsPerTopic) {
       return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
@@ -171,11 +172,13 @@ export class Topic extends DurableObject<Env> {
   }
 
   getSubscription(name: string): Result<SubscriptionInfo> {
+    this.#requests++;
     const subscription = this.#subscriptions.get(name);
     return subscription ? ok(this.#subscriptionInfo(subscription)) : noSubscription(name);
   }
 
   deleteSubscription(name: string): Result<{ deleted: true }> {
+    this.#requests++;
     let deleted = false;
     this.ctx.storage.transactionSync(() => {
       deleted = this.#subscriptions.delete(name);
@@ -192,12 +195,14 @@ export class Topic extends DurableObject<Env> {
   }
 
   listSubscriptions(): Result<{ subscriptions: SubscriptionInfo[] }> {
+    this.#requests++;
     if (!this.#log.meta) return noTopic();
     return ok({ subscriptions: this.#subscriptions.all().map((s) => this.#subscriptionInfo(s)) });
   }
 
   /** Leases up to `max` messages; long-polls up to `wait` ms when none is ready. */
   async pull(name: string, options: PullOptions): Promise<Result<{ messages: WireMessage[] }>> {
+    this.#requests++;
     if (!this.#subscriptions.get(name)) return noSubscription(name);
     const messages = await this.#waitFor(options.wait, () => {
       const subscription = this.#subscriptions.get(name);
@@ -213,20 +218,24 @@ export class Topic extends DurableObject<Env> {
   }
 
   ack(name: string, seqs: number[]): Result<{ acked: number }> {
+    this.#requests++;
     return this.#onSubscription(name, (s) => ({ acked: this.#delivery.ack(s, seqs) }));
   }
 
   nack(name: string, seqs: number[], delay?: number): Result<{ nacked: number }> {
+    this.#requests++;
     return this.#onSubscription(name, (s) => ({ nacked: this.#delivery.nack(s, seqs, Date.now(), delay) }));
   }
 
   extend(name: string, seqs: number[], ackTimeout?: number): Result<{ extended: number }> {
+    this.#requests++;
     return this.#onSubscription(name, (s) => ({
       extended: this.#delivery.extend(s, seqs, Date.now(), ackTimeout),
     }));
   }
 
   seek(name: string, to: SeekTarget): Result<{ cursor: number }> {
+    this.#requests++;
     return this.#onSubscription(name, (s) => {
       const cursor = this.#cursorFor(typeof to === "number" ? { seq: to } : to);
       this.#delivery.seek(s, cursor);
@@ -238,6 +247,7 @@ export class Topic extends DurableObject<Env> {
 
   /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
   override async fetch(request: Request): Promise<Response> {
+    this.#requests++;
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
@@ -302,6 +312,7 @@ export class Topic extends DurableObject<Env> {
   // ── WebSocket events ────────────────────────────────────────────────────
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#requests++;
     const state = this.#sockets.state(ws);
     if (!state) return close(ws, CLOSE_CODES.INTERNAL, "internal: unreadable socket state");
     if (state.expiresAt !== null && state.expiresAt <= Date.now()) {
@@ -322,9 +333,11 @@ export class Topic extends DurableObject<Env> {
   // ── private ─────────────────────────────────────────────────────────────
 
   readonly #frameTarget: FrameTarget = {
-    ack: (subscription, seqs) => this.ack(subscription, seqs),
-    nack: (subscription, seqs, delay) => this.nack(subscription, seqs, delay),
-    extend: (subscription, seqs, ackTimeout) => this.extend(subscription, seqs, ackTimeout),
+    ack: (name, seqs) => this.#onSubscription(name, (s) => this.#delivery.ack(s, seqs)),
+    nack: (name, seqs, delay) =>
+      this.#onSubscription(name, (s) => this.#delivery.nack(s, seqs, Date.now(), delay)),
+    extend: (name, seqs, ackTimeout) =>
+      this.#onSubscription(name, (s) => this.#delivery.extend(s, seqs, Date.now(), ackTimeout)),
     flow: (ws, state, maxInFlight) => {
       state.maxInFlight = maxInFlight;
       this.#sockets.save(ws, state);
@@ -333,7 +346,7 @@ export class Topic extends DurableObject<Env> {
     publish: (message) => {
       const meta = this.#log.meta;
       if (!meta) return Promise.resolve(noTopic());
-      return this.publish(meta.name, [message]);
+      return new Promise((resolve) => this.#enqueue({ topic: meta.name, messages: [message], resolve }));
     },
     send: (ws, frame) => this.#sockets.send(ws, frame),
     close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
@@ -374,6 +387,14 @@ export class Topic extends DurableObject<Env> {
         this.#pump();
       }, 0);
     }
+  }
+
+  #enqueue(publish: PendingPublish): void {
+    this.#pending.push(publish);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    // A zero timer lets publishes already queued for this object join the batch.
+    setTimeout(() => this.#flush(), 0);
   }
 
   #flush(): void {
@@ -532,6 +553,7 @@ export class Topic extends DurableObject<Env> {
         dropped: c.dropped,
         subscriptions: this.#subscriptions.size,
       },
+      usage: { ...this.#sql.usage, requests: this.#requests, since: this.#since },
     };
   }
 

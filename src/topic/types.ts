@@ -39,12 +39,22 @@ export interface TopicStats {
   subscriptions: number;
 }
 
+/** What this object has cost since it last started (memory only: resets on eviction). */
+export interface TopicUsage {
+  /** RPC calls and WebSocket upgrades, each billed as a Durable Object request. */
+  requests: number;
+  rowsRead: number;
+  rowsWritten: number;
+  since: number;
+}
+
 export interface TopicInfo {
   name: string;
   epoch: string;
   createdAt: number;
   config: TopicConfig;
   stats: TopicStats;
+  usage: TopicUsage;
 }
 
 export type StartAt = "earliest" | "latest" | { seq: number } | { time: number };
