@@ -111,6 +111,7 @@ export class Topic extends DurableObject<Env> {
       meta.config = mergeTopicConfig(meta.config, patch);
       this.#log.saveMeta();
     });
+    if (created) void this.#register();
     this.#afterChange();
     return ok({ created, topic: this.#topicInfo() });
   }
@@ -159,11 +160,13 @@ export class Topic extends DurableObject<Env> {
     if (!existing && this.#subscriptions.size >= LIMITS.subscriptionsPerTopic) {
       return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
     }
+    const created = !this.#log.meta;
     this.ctx.storage.transactionSync(() => {
       this.#ensure(topic);
       if (existing) this.#subscriptions.configure(existing, patch);
       else this.#subscriptions.create(name, Date.now(), this.#cursorFor(patch.startAt ?? "latest"), patch);
     });
+    if (created) void this.#register();
     this.#afterChange();
     return ok({
       created: !existing,

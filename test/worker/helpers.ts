@@ -7,12 +7,29 @@ import type { PublishInput } from "../../src/topic/types";
 /** A fresh topic name per test, so tests never share state. */
 export const freshTopic = (prefix = "t") => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 
-export const topicStub = (name: string) => env.TOPIC.getByName(name);
+/** The topic's RPC methods as the class declares them, every one async across the stub. */
+type RpcMethods = Exclude<keyof Topic, "fetch" | "alarm" | `webSocket${string}` | "ctx" | "env">;
+type TopicRpc = {
+  [K in RpcMethods]: Topic[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
 
-/** Unwraps an expected success, failing the test with the broker's detail otherwise. */
-export function unwrap<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.code}: ${result.detail}`);
-  return result.value;
+/**
+ * A stub of the topic's object. The runtime's stub types map `unknown` payloads
+ * (a message's `data`) to `never`; tests want the declared types instead.
+ */
+export const topicStub = (name: string) =>
+  env.TOPIC.getByName(name) as unknown as TopicRpc & Pick<DurableObjectStub<Topic>, "fetch" | "id" | "name">;
+
+type Success<R> = R extends { ok: true; value: infer T } ? T : never;
+
+/**
+ * Unwraps an expected success, failing the test with the broker's detail otherwise.
+ * Generic over the result's shape because RPC stubs re-type what they return.
+ */
+export function unwrap<R extends { ok: boolean }>(result: R): Success<R> {
+  const r = result as unknown as Result<Success<R>>;
+  if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${r.detail}`);
+  return r.value;
 }
 
 const encoder = new TextEncoder();
