@@ -1,0 +1,40 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import { handleError, handleNotFound, methodNotAllowed } from "./errors";
+import { messageRoutes } from "./routes/messages";
+import { subscriptionRoutes } from "./routes/subscriptions";
+import { topicRoutes } from "./routes/topics";
+
+/** Hono's environment for every route: the bindings of wrangler.toml. */
+export type BrokerEnv = { Bindings: Env };
+
+/**
+ * API answers are live state (offsets, leases, stats): no browser or proxy may keep a copy.
+ * A 101 (WebSocket upgrade) is left alone, since its response cannot be rebuilt.
+ */
+const noStore: MiddlewareHandler = async function noStore(c, next) {
+  await next();
+  if (c.res.status !== 101) c.header("Cache-Control", "no-store");
+};
+
+/**
+ * The broker's HTTP API (DESIGN.md §4).
+ *
+ * @example
+ * export default app; // the worker's fetch handler
+ * const res = await app.request("/healthz"); // 200 {"ok":true}
+ */
+export const app = new Hono<BrokerEnv>();
+
+app.onError(handleError);
+app.notFound(handleNotFound);
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.all("/healthz", methodNotAllowed("GET"));
+
+// Every /v1 request passes this chain before reaching a route. Authentication (DESIGN.md §6) goes
+// here, first in the chain, so that no route can be reached around it.
+app.use("/v1/*", noStore);
+
+app.route("/v1/topics", topicRoutes);
+app.route("/v1/topics", messageRoutes);
+app.route("/v1/topics", subscriptionRoutes);

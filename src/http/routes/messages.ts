@@ -1,0 +1,100 @@
+import { Hono } from "hono";
+import type * as z from "zod";
+import {
+  attributesSchema,
+  batchSchema,
+  contentTypeSchema,
+  isJsonText,
+  keySchema,
+  parseInput,
+  publishQuerySchema,
+  readQuerySchema,
+} from "../../protocol/http";
+import { LIMITS } from "../../protocol/limits";
+import { isJsonType } from "../../protocol/message";
+import type { PublishInput, ReadOptions } from "../../topic/types";
+import type { BrokerEnv } from "../app";
+import { readBodyLimited } from "../body";
+import { methodNotAllowed, ProblemError, unwrap } from "../errors";
+import { bodyInput, nameParam, queryInput } from "../input";
+
+/**
+ * A raw publish carries its attributes as headers named `X-Attr-<name>`: `X-Attr-Region: eu` sets
+ * the attribute `region` to `eu`. Header names are case-insensitive, so these attribute names
+ * arrive in lower case; attributes whose names need capitals (or values beyond what a header can
+ * carry) go through the batch endpoint, whose JSON keeps them exactly.
+ */
+const ATTRIBUTE_HEADER_PREFIX = "x-attr-";
+
+function headerAttributes(headers: Headers): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (name.startsWith(ATTRIBUTE_HEADER_PREFIX))
+      attributes[name.slice(ATTRIBUTE_HEADER_PREFIX.length)] = value;
+  });
+  return attributes;
+}
+
+/** A header's value validated by a protocol schema, named after the header in any error. */
+function headerInput<S extends z.ZodType>(schema: S, header: string, value: unknown): z.output<S> {
+  return unwrap(parseInput(schema, value, header));
+}
+
+/** `/v1/topics/{topic}/messages` (publish one, read the log) and `/v1/topics/{topic}/batch`. */
+export const messageRoutes = new Hono<BrokerEnv>();
+
+/**
+ * Publishes the raw body, byte for byte, with its `Content-Type` (default
+ * `application/octet-stream`). Answers 201 for a duplicate too (`duplicate: true`, the original
+ * seq): the message is stored either way, and one status keeps retry loops simple.
+ */
+messageRoutes.post("/:topic/messages", async (c) => {
+  const topic = nameParam(c, "topic");
+  const { delay, key } = queryInput(c, publishQuerySchema);
+  const typeHeader = c.req.header("content-type");
+  const contentType =
+    typeHeader === undefined
+      ? "application/octet-stream"
+      : headerInput(contentTypeSchema, "Content-Type", typeHeader);
+  const keyHeader = c.req.header("idempotency-key");
+  const idempotencyKey =
+    keyHeader === undefined ? undefined : headerInput(keySchema, "Idempotency-Key", keyHeader);
+  const attributes = headerInput(attributesSchema, "X-Attr-* headers", headerAttributes(c.req.raw.headers));
+
+  const body = await readBodyLimited(c.req.raw, LIMITS.messageBytes);
+  if (isJsonType(contentType) && !isJsonText(body)) {
+    throw new ProblemError(
+      "invalid_request",
+      `request body is not valid JSON, but Content-Type is ${contentType}`,
+    );
+  }
+  const input: PublishInput = { body, contentType, attributes };
+  if (key !== undefined) input.key = key;
+  if (delay !== undefined) input.delay = delay;
+  if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
+
+  const [receipt] = unwrap(await c.env.TOPIC.getByName(topic).publish(topic, [input]));
+  return c.json(receipt, 201);
+});
+
+/**
+ * Reads the log after a seq, long-polling up to `wait`. `Accept: text/event-stream` is answered
+ * with JSON as well until the SSE stream is served from here.
+ */
+messageRoutes.get("/:topic/messages", async (c) => {
+  const topic = nameParam(c, "topic");
+  const { after, limit, wait } = queryInput(c, readQuerySchema);
+  const options: ReadOptions = { limit, wait };
+  if (after !== undefined) options.after = after;
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).read(options)));
+});
+messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
+
+/** Publishes up to 1,000 messages atomically: every entry is validated before any is written. */
+messageRoutes.post("/:topic/batch", async (c) => {
+  const topic = nameParam(c, "topic");
+  const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
+  const receipts = unwrap(await c.env.TOPIC.getByName(topic).publish(topic, messages));
+  return c.json({ messages: receipts }, 201);
+});
+messageRoutes.all("/:topic/batch", methodNotAllowed("POST"));

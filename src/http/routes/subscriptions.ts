@@ -1,0 +1,91 @@
+import { Hono } from "hono";
+import {
+  ackSchema,
+  extendSchema,
+  nackSchema,
+  pullSchema,
+  seekSchema,
+  subscriptionPutSchema,
+} from "../../protocol/http";
+import type { SubscriptionConfigPatch } from "../../topic/types";
+import type { BrokerEnv } from "../app";
+import { methodNotAllowed, ProblemError, unwrap } from "../errors";
+import { bodyInput, nameParam } from "../input";
+
+/** `/v1/topics/{topic}/subscriptions/…`: config, stats, and the pull consumer's verbs. */
+export const subscriptionRoutes = new Hono<BrokerEnv>();
+
+const SUBSCRIPTION = "/:topic/subscriptions/:sub";
+
+subscriptionRoutes.get("/:topic/subscriptions", async (c) => {
+  const topic = nameParam(c, "topic");
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).listSubscriptions()));
+});
+subscriptionRoutes.all("/:topic/subscriptions", methodNotAllowed("GET"));
+
+subscriptionRoutes.put(SUBSCRIPTION, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  const patch: SubscriptionConfigPatch = await bodyInput(c, subscriptionPutSchema);
+  // A dead letter published back into its own topic would come round again for ever.
+  if (patch.deadLetterTopic === topic) {
+    throw new ProblemError("invalid_request", "deadLetterTopic must not be the subscription's own topic");
+  }
+  const result = unwrap(await c.env.TOPIC.getByName(topic).putSubscription(topic, sub, patch));
+  if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
+  return c.json(result.subscription, result.created ? 201 : 200);
+});
+
+subscriptionRoutes.get(SUBSCRIPTION, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).getSubscription(sub)));
+});
+
+subscriptionRoutes.delete(SUBSCRIPTION, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  unwrap(await c.env.TOPIC.getByName(topic).deleteSubscription(sub));
+  return c.body(null, 204);
+});
+subscriptionRoutes.all(SUBSCRIPTION, methodNotAllowed("GET", "PUT", "DELETE"));
+
+/** Leases up to `max` messages, long-polling up to `wait` when none is ready. */
+subscriptionRoutes.post(`${SUBSCRIPTION}/pull`, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  const options = await bodyInput(c, pullSchema);
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).pull(sub, options)));
+});
+
+subscriptionRoutes.post(`${SUBSCRIPTION}/ack`, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  const { seqs } = await bodyInput(c, ackSchema);
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).ack(sub, seqs)));
+});
+
+subscriptionRoutes.post(`${SUBSCRIPTION}/nack`, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  const { seqs, delay } = await bodyInput(c, nackSchema);
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).nack(sub, seqs, delay)));
+});
+
+subscriptionRoutes.post(`${SUBSCRIPTION}/extend`, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  const { seqs, ackTimeout } = await bodyInput(c, extendSchema);
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).extend(sub, seqs, ackTimeout)));
+});
+
+subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  const { to } = await bodyInput(c, seekSchema);
+  return c.json(unwrap(await c.env.TOPIC.getByName(topic).seek(sub, to)));
+});
+
+for (const verb of ["pull", "ack", "nack", "extend", "seek"]) {
+  subscriptionRoutes.all(`${SUBSCRIPTION}/${verb}`, methodNotAllowed("POST"));
+}

@@ -1,0 +1,293 @@
+/**
+ * The HTTP API's request bodies and query strings (DESIGN.md §4), as zod schemas whose output is
+ * exactly what the Topic Durable Object takes: durations in ms, bodies as bytes.
+ * Validate with `parseInput` (from ./fields, re-exported here).
+ */
+import * as z from "zod";
+import type { PublishInput, SeekTarget, StartAt } from "../topic/types";
+import { parseDuration } from "./duration";
+import type { ErrorCode } from "./errors";
+import { boolean, duration, field, integer, integerParam, oneOf } from "./fields";
+import { LIMITS } from "./limits";
+import { fromBase64, isJsonType, isTextType } from "./message";
+import { isValidName } from "./names";
+
+export { parseInput } from "./fields";
+
+const SECOND = 1_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const utf8 = new TextEncoder();
+const byteLength = (text: string): number => utf8.encode(text).byteLength;
+
+/** Largest JSON body of a control request (config, pull, ack …), in bytes. */
+export const CONTROL_BODY_BYTES = 64 * 1024;
+
+const positiveOrNull = field("must be a positive integer or null", (value) =>
+  value === null || (Number.isSafeInteger(value) && (value as number) > 0)
+    ? (value as number | null)
+    : undefined,
+);
+
+const positiveDurationOrNull = field("must be a positive duration or null", (value) => {
+  if (value === null) return null;
+  const ms = parseDuration(value);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+});
+
+/** How a valid topic or subscription name looks, in words. */
+export const NAME_RULE =
+  "a name of 1 to 128 letters, digits, '.', '_' or '-' starting with a letter or digit";
+
+/** An ordering key or idempotency key. */
+export const keySchema = field(`must be a non-empty string of at most ${LIMITS.keyBytes} bytes`, (value) =>
+  typeof value === "string" && value.length > 0 && byteLength(value) <= LIMITS.keyBytes ? value : undefined,
+);
+
+const CONTENT_TYPE_RE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?$/;
+export const contentTypeSchema = field("must be a media type such as application/json", (value) =>
+  typeof value === "string" && value.length <= 256 && CONTENT_TYPE_RE.test(value) ? value : undefined,
+);
+
+/** A delivery delay of a published message. */
+export const delaySchema = duration(0, LIMITS.maxDelayMs);
+
+/** Message attributes (also the shape of a subscription's attribute filter). */
+export const attributesSchema = z.record(z.string(), z.string()).superRefine((attributes, ctx) => {
+  const entries = Object.entries(attributes);
+  if (entries.some(([key]) => key.length === 0)) {
+    ctx.addIssue({ code: "custom", message: "must not have an empty name" });
+  } else if (entries.length > LIMITS.attributes) {
+    ctx.addIssue({ code: "custom", message: `must have at most ${LIMITS.attributes} entries` });
+  } else if (entries.reduce((n, [k, v]) => n + byteLength(k) + byteLength(v), 0) > LIMITS.attributeBytes) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must total at most ${LIMITS.attributeBytes} bytes of names and values`,
+    });
+  }
+});
+
+// ---- topics --------------------------------------------------------------------------------
+
+/**
+ * `PUT /v1/topics/{topic}`: a partial update of the topic's config.
+ *
+ * @example
+ * parseInput(topicPutSchema, { retention: { maxAge: "7d", maxBytes: null }, onFull: "reject" });
+ */
+export const topicPutSchema = z.strictObject({
+  retention: z
+    .strictObject({
+      maxAge: positiveDurationOrNull.optional(),
+      maxMessages: positiveOrNull.optional(),
+      maxBytes: positiveOrNull.optional(),
+    })
+    .optional(),
+  onFull: oneOf("reject", "drop-oldest").optional(),
+  dedupWindow: duration(0, 7 * DAY).optional(),
+});
+
+/** `GET /v1/topics` query. */
+export const listTopicsQuerySchema = z.object({
+  prefix: field("must be at most 128 letters, digits, '.', '_' or '-'", (value) =>
+    typeof value === "string" && /^[A-Za-z0-9._-]{0,128}$/.test(value) ? value : undefined,
+  ).optional(),
+  cursor: field("must be a cursor returned by a previous listing", (value) =>
+    typeof value === "string" && value.length > 0 && value.length <= 1024 ? value : undefined,
+  ).optional(),
+  limit: integerParam(1, LIMITS.readLimit).default(100),
+});
+
+// ---- messages ------------------------------------------------------------------------------
+
+/** `POST /v1/topics/{topic}/messages` query; the body is the raw message. */
+export const publishQuerySchema = z.object({ delay: delaySchema.optional(), key: keySchema.optional() });
+
+/** `GET /v1/topics/{topic}/messages` query. */
+export const readQuerySchema = z.object({
+  after: integerParam(0, Number.MAX_SAFE_INTEGER).optional(),
+  limit: integerParam(1, LIMITS.readLimit).default(100),
+  wait: duration(0, LIMITS.readWaitMs).default(0),
+});
+
+/** Turns one batch entry into the bytes and content type that get stored. */
+function messageBody(
+  entry: { data?: unknown; dataBase64?: Uint8Array; contentType?: string },
+  ctx: z.RefinementCtx,
+): { body: Uint8Array; contentType: string } | undefined {
+  const issue = (path: string | undefined, message: string, code?: ErrorCode) =>
+    ctx.addIssue({
+      code: "custom",
+      path: path === undefined ? [] : [path],
+      message,
+      params: code && { code },
+    });
+  const hasData = "data" in entry;
+  if (hasData === (entry.dataBase64 !== undefined)) {
+    issue(undefined, "must have exactly one of data and dataBase64");
+    return undefined;
+  }
+  let body: Uint8Array;
+  let contentType: string;
+  if (entry.dataBase64 !== undefined) {
+    contentType = entry.contentType ?? "application/octet-stream";
+    body = entry.dataBase64;
+    if (isJsonType(contentType) && !isJsonText(body)) {
+      issue("dataBase64", `must decode to valid JSON when contentType is ${contentType}`);
+      return undefined;
+    }
+  } else {
+    contentType = entry.contentType ?? "application/json";
+    if (isJsonType(contentType)) body = utf8.encode(JSON.stringify(entry.data));
+    else if (isTextType(contentType) && typeof entry.data === "string") body = utf8.encode(entry.data);
+    else {
+      const expected = isTextType(contentType) ? "a string" : "dataBase64 instead";
+      issue("data", `cannot carry ${contentType}: use ${expected}`);
+      return undefined;
+    }
+  }
+  if (body.byteLength > LIMITS.messageBytes) {
+    issue(
+      hasData ? "data" : "dataBase64",
+      `must be at most ${LIMITS.messageBytes} bytes`,
+      "payload_too_large",
+    );
+    return undefined;
+  }
+  return { body, contentType };
+}
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** True when `bytes` is UTF-8 JSON text: the check a JSON content type promises. */
+export function isJsonText(bytes: Uint8Array): boolean {
+  try {
+    JSON.parse(textDecoder.decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const batchEntrySchema = z
+  .strictObject({
+    data: z.unknown().optional(),
+    dataBase64: field("must be standard base64 text", (value) =>
+      typeof value === "string" ? fromBase64(value) : undefined,
+    ).optional(),
+    contentType: contentTypeSchema.optional(),
+    attributes: attributesSchema.optional(),
+    key: keySchema.optional(),
+    delay: delaySchema.optional(),
+    idempotencyKey: keySchema.optional(),
+  })
+  .transform((entry, ctx): PublishInput => {
+    const stored = messageBody(entry, ctx);
+    if (!stored) return z.NEVER;
+    const input: PublishInput = { ...stored, attributes: entry.attributes ?? {} };
+    if (entry.key !== undefined) input.key = entry.key;
+    if (entry.delay !== undefined) input.delay = entry.delay;
+    if (entry.idempotencyKey !== undefined) input.idempotencyKey = entry.idempotencyKey;
+    return input;
+  });
+
+/**
+ * `POST /v1/topics/{topic}/batch`: each entry becomes a `PublishInput`. `data` is JSON (stored as
+ * JSON text, `application/json` by default) or, under a `text/*` type, a string stored as is;
+ * `dataBase64` is any bytes (`application/octet-stream` by default).
+ *
+ * @example
+ * parseInput(batchSchema, { messages: [{ data: { id: 7 } }, { data: "hi", contentType: "text/plain" }] });
+ */
+export const batchSchema = z.strictObject({
+  messages: z
+    .array(batchEntrySchema, { error: "must be an array of messages" })
+    .min(1, { error: "must contain at least 1 message" })
+    .max(LIMITS.batchMessages, { error: `must contain at most ${LIMITS.batchMessages} messages` }),
+});
+
+// ---- subscriptions -------------------------------------------------------------------------
+
+/** `{seq: n}` or `{time: epochMs}`, nothing else. */
+function position(value: unknown): { seq: number } | { time: number } | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  const [key, n] = entries[0] ?? [];
+  if (entries.length !== 1 || !Number.isSafeInteger(n) || (n as number) < 0) return undefined;
+  if (key === "seq") return { seq: n as number };
+  if (key === "time") return { time: n as number };
+  return undefined;
+}
+
+const startAt = field<StartAt>('must be "earliest", "latest", {"seq": n} or {"time": epochMs}', (value) =>
+  value === "earliest" || value === "latest" ? value : position(value),
+);
+
+const ackTimeout = duration(SECOND, 12 * HOUR);
+
+/**
+ * `PUT /v1/topics/{topic}/subscriptions/{sub}`: a partial update of the subscription's config.
+ *
+ * @example
+ * parseInput(subscriptionPutSchema, { ackTimeout: "30s", backoff: { min: "1s", max: "5m" } });
+ * // ok({ ackTimeout: 30000, backoff: { min: 1000, max: 300000 } })
+ */
+export const subscriptionPutSchema = z.strictObject({
+  startAt: startAt.optional(),
+  ackTimeout: ackTimeout.optional(),
+  maxAttempts: field("must be an integer between 1 and 1000, or null", (value) =>
+    value === null || (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 1000)
+      ? (value as number | null)
+      : undefined,
+  ).optional(),
+  backoff: z
+    .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
+    .refine((backoff) => backoff.min <= backoff.max, {
+      path: ["min"],
+      message: "must not exceed backoff.max",
+    })
+    .optional(),
+  deadLetterTopic: field(`must be ${NAME_RULE}, or null`, (value) =>
+    value === null || (typeof value === "string" && isValidName(value))
+      ? (value as string | null)
+      : undefined,
+  ).optional(),
+  filter: z.strictObject({ attributes: attributesSchema }).nullable().optional(),
+  ordered: boolean.optional(),
+});
+
+const seqs = field(
+  `must be a non-empty array of at most ${LIMITS.readLimit} seqs (positive integers)`,
+  (value) =>
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.length <= LIMITS.readLimit &&
+    value.every((n) => Number.isSafeInteger(n) && n > 0)
+      ? (value as number[])
+      : undefined,
+);
+
+/** `POST …/pull`. */
+export const pullSchema = z.strictObject({
+  max: integer(1, LIMITS.readLimit).default(10),
+  wait: duration(0, LIMITS.pullWaitMs).default(0),
+});
+
+/** `POST …/ack`. */
+export const ackSchema = z.strictObject({ seqs });
+
+/** `POST …/nack`: `delay` postpones the redelivery (otherwise the subscription's backoff applies). */
+export const nackSchema = z.strictObject({ seqs, delay: duration(0, 12 * HOUR).optional() });
+
+/** `POST …/extend`: `ackTimeout` is the new lease length, from now. */
+export const extendSchema = z.strictObject({ seqs, ackTimeout: ackTimeout.optional() });
+
+/** `POST …/seek`. */
+export const seekSchema = z.strictObject({
+  to: field<SeekTarget>('must be "earliest", "latest", a seq or {"time": epochMs}', (value) => {
+    if (value === "earliest" || value === "latest") return value;
+    if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
+    const target = position(value);
+    return target && "time" in target ? target : undefined;
+  }),
+});
