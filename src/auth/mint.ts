@@ -1,0 +1,71 @@
+import { SignJWT } from "jose";
+import { z } from "zod";
+import { parseDuration } from "../protocol/duration";
+import { fail, ok, type Result } from "../protocol/errors";
+import { type Cap, CapSchema } from "./capabilities";
+import { type AuthVars, readAuthConfig } from "./config";
+
+/** Lifetime of a minted token when none is asked for. */
+export const DEFAULT_TOKEN_TTL_MS = 3_600_000;
+/** Longest lifetime of a minted token: a year. Longer-lived access belongs to the admin key. */
+export const MAX_TOKEN_TTL_MS = 366 * 86_400_000;
+
+/**
+ * Body of `POST /v1/tokens`: `{cap, ttl?, sub?}`, `ttl` a duration (`15m`, `24h`, ms).
+ *
+ * @example
+ * MintRequestSchema.parse({ cap: { "orders.*": ["publish"] }, ttl: "1h" });
+ */
+export const MintRequestSchema = z.strictObject({
+  cap: CapSchema,
+  ttl: z.union([z.number(), z.string()]).optional(),
+  sub: z.string().min(1).max(256).optional(),
+});
+
+export interface MintRequest {
+  cap: Cap;
+  /** A duration (`"15m"`, `"24h"`, or ms); one hour when absent. */
+  ttl?: number | string;
+  sub?: string;
+}
+
+export interface MintedToken {
+  token: string;
+  /** Epoch ms at which the token expires. */
+  expiresAt: number;
+}
+
+/**
+ * Mints an HS256 token with JWT_SECRET: `cap`, `exp`, `iat`, and `iss`/`aud` when the
+ * broker checks them (a token the broker itself would refuse is never minted).
+ *
+ * @example
+ * const minted = await mintToken({ cap: { "chat.room-1": ["subscribe"] }, ttl: "15m" }, c.env);
+ * if (minted.ok) return c.json(minted.value, 201);
+ */
+export async function mintToken(request: MintRequest, env: AuthVars): Promise<Result<MintedToken>> {
+  const config = readAuthConfig(env);
+  if (config.jwtSecret === null) {
+    return fail(
+      "invalid_request",
+      "minting tokens needs JWT_SECRET: set it with `wrangler secret put JWT_SECRET`",
+    );
+  }
+  const cap = CapSchema.safeParse(request.cap);
+  if (!cap.success) return fail("invalid_request", "cap must map topic patterns to rights");
+  const ttl = parseDuration(request.ttl ?? DEFAULT_TOKEN_TTL_MS);
+  if (ttl === undefined || ttl < 1_000 || ttl > MAX_TOKEN_TTL_MS) {
+    return fail("invalid_request", "ttl must be a duration from 1s to 366d, like 15m or 24h");
+  }
+
+  const nowS = Math.floor(Date.now() / 1000);
+  const expS = nowS + Math.ceil(ttl / 1000);
+  const jwt = new SignJWT({ cap: cap.data })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt(nowS)
+    .setExpirationTime(expS);
+  if (request.sub !== undefined) jwt.setSubject(request.sub);
+  if (config.issuer !== null) jwt.setIssuer(config.issuer);
+  if (config.audience !== null) jwt.setAudience(config.audience);
+  return ok({ token: await jwt.sign(config.jwtSecret), expiresAt: expS * 1000 });
+}
