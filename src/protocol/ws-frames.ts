@@ -1,0 +1,243 @@
+/**
+ * The WebSocket protocol of the broker, as plain types and constants (DESIGN.md §5).
+ *
+ * This file carries no runtime dependency so the client SDK can import it; the zod
+ * schemas that validate these frames at the edge live in `./ws.ts`, which re-exports
+ * everything here. The full contract (who sends what, replies, credit, close codes)
+ * is documented at the top of `./ws.ts`.
+ */
+import type { ErrorCode } from "./errors.js";
+import type { WireMessage } from "./message.js";
+
+/** The subprotocol both sides must agree on; the server answers with exactly this entry. */
+export const SUBPROTOCOL = "edge-broker.v1";
+
+/** Prefix of the `Sec-WebSocket-Protocol` entry that carries a token (browsers cannot set headers). */
+export const BEARER_PROTOCOL_PREFIX = "bearer.";
+
+/**
+ * The keep-alive frames, byte for byte. The server registers this pair as the
+ * hibernation auto-response, which matches the exact text, so an idle socket is kept
+ * alive without waking the Durable Object. A `ping` carrying an `id` is answered by the
+ * server itself (a `pong` echoing the `id`).
+ */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';
+
+/** Most seqs in one `ack`, `nack` or `extend` frame. */
+export const MAX_SEQS_PER_FRAME = 1_000;
+
+/** A consumer socket's credit until its URL (`?maxInFlight=`) or a `flow` frame says otherwise. */
+export const DEFAULT_MAX_IN_FLIGHT = 100;
+
+/** Largest `maxInFlight` a consumer may ask for. */
+export const MAX_IN_FLIGHT = 1_000;
+
+/**
+ * WebSocket close codes used by the broker. A close always carries a reason of the
+ * form `<error code>: <detail>` (see {@link closeReason}), so a client can tell a
+ * refused token (`unauthorized`, worth retrying with a fresh one) from a missing right
+ * (`forbidden`, not worth retrying) under the same 1008.
+ *
+ * | code | meaning | client should |
+ * | --- | --- | --- |
+ * | 1000 | normal closure (either side) | stop |
+ * | 1001 | going away (server restart, deploy) | reconnect |
+ * | 1008 | policy: `unauthorized` (token missing, invalid, expired) or `forbidden` (no right, origin refused) | reconnect with a fresh token if it can mint one, else stop |
+ * | 1009 | frame larger than the limit | reconnect |
+ * | 1011 | internal error | reconnect |
+ * | 1013 | try again later (overloaded) | reconnect with backoff |
+ * | 4000 | the topic was deleted | stop |
+ * | 4001 | the subscription was deleted | stop |
+ * | 4002 | epoch changed: the topic was deleted and re-created, resume positions are void | stop, surface |
+ * | 4004 | the topic or subscription does not exist (at connect) | stop |
+ * | 4400 | protocol violation the server cannot answer with an `error` frame (a binary frame) | stop |
+ */
+export const CLOSE_CODES = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY: 1008,
+  TOO_BIG: 1009,
+  INTERNAL: 1011,
+  TRY_AGAIN_LATER: 1013,
+  TOPIC_DELETED: 4000,
+  SUBSCRIPTION_DELETED: 4001,
+  EPOCH_CHANGED: 4002,
+  NOT_FOUND: 4004,
+  INVALID_FRAME: 4400,
+} as const;
+
+export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
+
+/** A close reason may hold at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
+const MAX_REASON_BYTES = 123;
+
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "invalid_request",
+  "invalid_name",
+  "payload_too_large",
+  "not_found",
+  "unauthorized",
+  "forbidden",
+  "conflict",
+  "topic_full",
+  "rate_limited",
+  "internal",
+]);
+
+/** True when `value` is one of the broker's stable error codes. */
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === "string" && ERROR_CODES.has(value);
+
+/**
+ * The close reason for a broker close: `<code>: <detail>`, cut to the 123 bytes a
+ * close frame allows (a longer reason makes `close()` throw).
+ *
+ * @example
+ * ws.close(CLOSE_CODES.POLICY, closeReason("unauthorized", "the token expired"));
+ */
+export function closeReason(code: ErrorCode, detail: string): string {
+  const encoder = new TextEncoder();
+  let reason = `${code}: ${detail}`;
+  while (encoder.encode(reason).length > MAX_REASON_BYTES) reason = reason.slice(0, -1);
+  return reason;
+}
+
+/**
+ * Reads a close reason written by {@link closeReason}; `code` is absent when the
+ * reason does not start with a known error code (a proxy or the runtime closed it).
+ *
+ * @example
+ * parseCloseReason("forbidden: no subscribe right on orders"); // { code: "forbidden", detail: "no subscribe right on orders" }
+ */
+export function parseCloseReason(reason: string): { code?: ErrorCode; detail: string } {
+  const colon = reason.indexOf(":");
+  const head = colon < 0 ? reason : reason.slice(0, colon);
+  if (!isErrorCode(head)) return { detail: reason };
+  return { code: head, detail: colon < 0 ? "" : reason.slice(colon + 1).trim() };
+}
+
+/** A duration as a client may write it: milliseconds, or a string like `"30s"`. */
+export type Duration = number | string;
+
+// ---------------------------------------------------------------------------------------
+// server → client
+
+/** First frame on every socket. */
+export interface HelloFrame {
+  type: "hello";
+  topic: string;
+  /** Present on subscription sockets. */
+  subscription?: string;
+  /** The topic's epoch; a client resuming by seq compares it with the one it knew. */
+  epoch: string;
+  /** An id of this connection, for logs on both sides. */
+  session: string;
+  /**
+   * Live tail only: the stream continues with messages whose seq is greater than this.
+   * A client that loses the socket before any message arrives resumes from here, which
+   * keeps a tail started "from now" gap-free.
+   */
+  after?: number;
+}
+
+export interface MessageFrame {
+  type: "message";
+  message: WireMessage;
+}
+
+export interface MessagesFrame {
+  type: "messages";
+  messages: WireMessage[];
+}
+
+/** Reply to a `publish` frame. */
+export interface PublishedFrame {
+  type: "published";
+  /** The request `id`, when the publish frame had one. */
+  id?: string;
+  seq: number;
+  /** The message's id (`id` is taken by the request id). */
+  messageId: string;
+  duplicate: boolean;
+}
+
+/** Reply to an `ack`, `nack`, `extend` or `flow` frame that carried an `id`. */
+export interface OkFrame {
+  type: "ok";
+  id: string;
+}
+
+export interface ErrorFrame {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  /** The request `id`, when the failed frame had one. */
+  id?: string;
+}
+
+export interface PongFrame {
+  type: "pong";
+  id?: string;
+}
+
+export type ServerFrame =
+  | HelloFrame
+  | MessageFrame
+  | MessagesFrame
+  | PublishedFrame
+  | OkFrame
+  | ErrorFrame
+  | PongFrame;
+
+// ---------------------------------------------------------------------------------------
+// client → server (as written by a client; the server normalises durations to ms)
+
+export interface AckFrame {
+  type: "ack";
+  seqs: number[];
+  id?: string;
+}
+
+export interface NackFrame {
+  type: "nack";
+  seqs: number[];
+  /** Redeliver no sooner than this; omitted = the subscription's backoff. */
+  delay?: Duration;
+  id?: string;
+}
+
+export interface ExtendFrame {
+  type: "extend";
+  seqs: number[];
+  /** New lease length from now; omitted = the subscription's `ackTimeout`. */
+  ackTimeout?: Duration;
+  id?: string;
+}
+
+/** Sets this socket's credit: the most messages delivered to it and not yet acked or nacked. */
+export interface FlowFrame {
+  type: "flow";
+  maxInFlight: number;
+  id?: string;
+}
+
+export interface PublishFrame {
+  type: "publish";
+  id?: string;
+  /** Any JSON value; a string for `text/*` bodies. */
+  data?: unknown;
+  dataBase64?: string;
+  contentType?: string;
+  attributes?: Record<string, string>;
+  key?: string;
+  delay?: Duration;
+  idempotencyKey?: string;
+}
+
+export interface PingFrame {
+  type: "ping";
+  id?: string;
+}
+
+export type ClientFrame = AckFrame | NackFrame | ExtendFrame | FlowFrame | PublishFrame | PingFrame;
