@@ -1,11 +1,14 @@
 import { Hono, type MiddlewareHandler } from "hono";
+import { type AuthVariables, auth } from "../auth/middleware";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { messageRoutes } from "./routes/messages";
+import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
+import { tokenRoutes } from "./routes/tokens";
 import { topicRoutes } from "./routes/topics";
 
-/** Hono's environment for every route: the bindings of wrangler.toml. */
-export type BrokerEnv = { Bindings: Env };
+/** Hono's environment for every route: the bindings of wrangler.toml and who is calling. */
+export type BrokerEnv = { Bindings: Env; Variables: AuthVariables };
 
 /**
  * API answers are live state (offsets, leases, stats): no browser or proxy may keep a copy.
@@ -31,10 +34,13 @@ app.notFound(handleNotFound);
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.all("/healthz", methodNotAllowed("GET"));
 
-// Every /v1 request passes this chain before reaching a route. Authentication (DESIGN.md §6) goes
-// here, first in the chain, so that no route can be reached around it.
+// Every /v1 request passes this chain before reaching a route: authentication (DESIGN.md §6) first,
+// so that no route can be reached around it. Each route then checks its right on its topic.
+app.use("/v1/*", auth());
 app.use("/v1/*", noStore);
 
+app.route("/v1/tokens", tokenRoutes);
+app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
 app.route("/v1/topics", messageRoutes);
 app.route("/v1/topics", subscriptionRoutes);

@@ -291,3 +291,16 @@ export const seekSchema = z.strictObject({
     return target && "time" in target ? target : undefined;
   }),
 });
+
+// ---- streams -------------------------------------------------------------------------------
+
+/** `GET /v1/topics/{topic}/ws` query: where a live tail resumes, and in which epoch. */
+export const tailQuerySchema = z.object({
+  after: integerParam(0, Number.MAX_SAFE_INTEGER).optional(),
+  epoch: field("must be the epoch string from a hello frame", (value) =>
+    typeof value === "string" && /^[0-9a-f]{1,64}$/.test(value) ? value : undefined,
+  ).optional(),
+});
+
+/** `Last-Event-ID` of an SSE reconnect: the seq of the last event received. */
+export const lastEventIdSchema = integerParam(0, Number.MAX_SAFE_INTEGER);

@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import type * as z from "zod";
+import { requireRight } from "../../auth/middleware";
 import {
   attributesSchema,
   batchSchema,
   contentTypeSchema,
   isJsonText,
   keySchema,
+  lastEventIdSchema,
   parseInput,
   publishQuerySchema,
   readQuerySchema,
@@ -17,6 +19,7 @@ import type { BrokerEnv } from "../app";
 import { readBodyLimited } from "../body";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
+import { sseResponse } from "../sse";
 
 /**
  * A raw publish carries its attributes as headers named `X-Attr-<name>`: `X-Attr-Region: eu` sets
@@ -48,7 +51,7 @@ export const messageRoutes = new Hono<BrokerEnv>();
  * `application/octet-stream`). Answers 201 for a duplicate too (`duplicate: true`, the original
  * seq): the message is stored either way, and one status keeps retry loops simple.
  */
-messageRoutes.post("/:topic/messages", async (c) => {
+messageRoutes.post("/:topic/messages", requireRight("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const { delay, key } = queryInput(c, publishQuerySchema);
   const typeHeader = c.req.header("content-type");
@@ -78,20 +81,33 @@ messageRoutes.post("/:topic/messages", async (c) => {
 });
 
 /**
- * Reads the log after a seq, long-polling up to `wait`. `Accept: text/event-stream` is answered
- * with JSON as well until the SSE stream is served from here.
+ * Reads the log after a seq, long-polling up to `wait`. With `Accept: text/event-stream` the answer
+ * is an SSE stream from `after` (or `Last-Event-ID`, which a reconnecting EventSource sends).
  */
-messageRoutes.get("/:topic/messages", async (c) => {
+messageRoutes.get("/:topic/messages", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const { after, limit, wait } = queryInput(c, readQuerySchema);
+  const stub = c.env.TOPIC.getByName(topic);
+  if (c.req.header("accept")?.includes("text/event-stream")) {
+    const lastEventId = c.req.header("last-event-id");
+    const resume =
+      lastEventId === undefined ? after : headerInput(lastEventIdSchema, "Last-Event-ID", lastEventId);
+    // Refuse a missing topic with a plain 404 before the stream starts.
+    unwrap(await stub.info());
+    return sseResponse(
+      (from, ms) => stub.read({ after: from, limit, wait: ms }),
+      resume ?? 0,
+      c.req.raw.signal,
+    );
+  }
   const options: ReadOptions = { limit, wait };
   if (after !== undefined) options.after = after;
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).read(options)));
+  return c.json(unwrap(await stub.read(options)));
 });
 messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 
 /** Publishes up to 1,000 messages atomically: every entry is validated before any is written. */
-messageRoutes.post("/:topic/batch", async (c) => {
+messageRoutes.post("/:topic/batch", requireRight("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
   const receipts = unwrap(await c.env.TOPIC.getByName(topic).publish(topic, messages));

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { can } from "../../auth/capabilities";
+import { requireRight } from "../../auth/middleware";
 import {
   ackSchema,
   extendSchema,
@@ -17,13 +19,13 @@ export const subscriptionRoutes = new Hono<BrokerEnv>();
 
 const SUBSCRIPTION = "/:topic/subscriptions/:sub";
 
-subscriptionRoutes.get("/:topic/subscriptions", async (c) => {
+subscriptionRoutes.get("/:topic/subscriptions", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).listSubscriptions()));
 });
 subscriptionRoutes.all("/:topic/subscriptions", methodNotAllowed("GET"));
 
-subscriptionRoutes.put(SUBSCRIPTION, async (c) => {
+subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const patch: SubscriptionConfigPatch = await bodyInput(c, subscriptionPutSchema);
@@ -31,18 +33,25 @@ subscriptionRoutes.put(SUBSCRIPTION, async (c) => {
   if (patch.deadLetterTopic === topic) {
     throw new ProblemError("invalid_request", "deadLetterTopic must not be the subscription's own topic");
   }
+  // Dead letters are published by the broker on the subscriber's behalf: it must hold that right.
+  if (patch.deadLetterTopic && !can(c.get("principal"), "publish", patch.deadLetterTopic)) {
+    throw new ProblemError(
+      "forbidden",
+      `this credential lacks "publish" on deadLetterTopic "${patch.deadLetterTopic}"`,
+    );
+  }
   const result = unwrap(await c.env.TOPIC.getByName(topic).putSubscription(topic, sub, patch));
   if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
   return c.json(result.subscription, result.created ? 201 : 200);
 });
 
-subscriptionRoutes.get(SUBSCRIPTION, async (c) => {
+subscriptionRoutes.get(SUBSCRIPTION, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).getSubscription(sub)));
 });
 
-subscriptionRoutes.delete(SUBSCRIPTION, async (c) => {
+subscriptionRoutes.delete(SUBSCRIPTION, requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   unwrap(await c.env.TOPIC.getByName(topic).deleteSubscription(sub));
@@ -51,35 +60,35 @@ subscriptionRoutes.delete(SUBSCRIPTION, async (c) => {
 subscriptionRoutes.all(SUBSCRIPTION, methodNotAllowed("GET", "PUT", "DELETE"));
 
 /** Leases up to `max` messages, long-polling up to `wait` when none is ready. */
-subscriptionRoutes.post(`${SUBSCRIPTION}/pull`, async (c) => {
+subscriptionRoutes.post(`${SUBSCRIPTION}/pull`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const options = await bodyInput(c, pullSchema);
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).pull(sub, options)));
 });
 
-subscriptionRoutes.post(`${SUBSCRIPTION}/ack`, async (c) => {
+subscriptionRoutes.post(`${SUBSCRIPTION}/ack`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { seqs } = await bodyInput(c, ackSchema);
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).ack(sub, seqs)));
 });
 
-subscriptionRoutes.post(`${SUBSCRIPTION}/nack`, async (c) => {
+subscriptionRoutes.post(`${SUBSCRIPTION}/nack`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { seqs, delay } = await bodyInput(c, nackSchema);
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).nack(sub, seqs, delay)));
 });
 
-subscriptionRoutes.post(`${SUBSCRIPTION}/extend`, async (c) => {
+subscriptionRoutes.post(`${SUBSCRIPTION}/extend`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { seqs, ackTimeout } = await bodyInput(c, extendSchema);
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).extend(sub, seqs, ackTimeout)));
 });
 
-subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, async (c) => {
+subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { to } = await bodyInput(c, seekSchema);

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { can, RIGHTS } from "../../auth/capabilities";
+import { requireRight } from "../../auth/middleware";
 import { listTopicsQuerySchema, topicPutSchema } from "../../protocol/http";
 import type { TopicConfigPatch } from "../../topic/types";
 import type { BrokerEnv } from "../app";
@@ -11,15 +13,18 @@ const REGISTRY_NAME = "global";
 /** `/v1/topics` and `/v1/topics/{topic}`: the catalogue and each topic's config and stats. */
 export const topicRoutes = new Hono<BrokerEnv>();
 
+/** Lists topics by name; a scoped token sees only the topics it holds some right on. */
 topicRoutes.get("/", async (c) => {
   const { prefix, cursor, limit } = queryInput(c, listTopicsQuerySchema);
   const registry = c.env.REGISTRY.getByName(REGISTRY_NAME);
   const page = await registry.list({ limit, ...(prefix && { prefix }), ...(cursor && { cursor }) });
-  return c.json({ topics: page.topics, cursor: page.cursor });
+  const principal = c.get("principal");
+  const visible = page.topics.filter((t) => RIGHTS.some((right) => can(principal, right, t.name)));
+  return c.json({ topics: visible, cursor: page.cursor });
 });
 topicRoutes.all("/", methodNotAllowed("GET"));
 
-topicRoutes.put("/:topic", async (c) => {
+topicRoutes.put("/:topic", requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const patch: TopicConfigPatch = await bodyInput(c, topicPutSchema);
   const { created, topic: info } = unwrap(await c.env.TOPIC.getByName(topic).putConfig(topic, patch));
@@ -27,12 +32,12 @@ topicRoutes.put("/:topic", async (c) => {
   return c.json(info, created ? 201 : 200);
 });
 
-topicRoutes.get("/:topic", async (c) => {
+topicRoutes.get("/:topic", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   return c.json(unwrap(await c.env.TOPIC.getByName(topic).info()));
 });
 
-topicRoutes.delete("/:topic", async (c) => {
+topicRoutes.delete("/:topic", requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   unwrap(await c.env.TOPIC.getByName(topic).destroy());
   return c.body(null, 204);

@@ -1,0 +1,52 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { can } from "../../auth/capabilities";
+import { withoutCredentials } from "../../auth/credentials";
+import { requireRight } from "../../auth/middleware";
+import { tailQuerySchema } from "../../protocol/http";
+import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
+import type { BrokerEnv } from "../app";
+import { methodNotAllowed, ProblemError } from "../errors";
+import { nameParam, queryInput } from "../input";
+
+/** WebSocket upgrades: a subscription's consumers and the topic's live tail (DESIGN.md §5). */
+export const streamRoutes = new Hono<BrokerEnv>();
+
+/**
+ * Hands a checked upgrade to the topic's object. The token stays here: the
+ * object learns only what it may do (publish or not) and until when.
+ */
+async function upgrade(
+  c: Context<BrokerEnv>,
+  topic: string,
+  extra: Partial<UpgradeOptions>,
+): Promise<Response> {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new ProblemError(
+      "invalid_request",
+      "this endpoint speaks WebSocket: send an Upgrade: websocket request",
+      {
+        status: 426,
+        headers: { Upgrade: "websocket" },
+      },
+    );
+  }
+  const principal = c.get("principal");
+  const options: UpgradeOptions = { topic, canPublish: can(principal, "publish", topic), ...extra };
+  if (principal.expiresAt !== null) options.expiresAt = principal.expiresAt;
+  return c.env.TOPIC.getByName(topic).fetch(upgradeRequest(withoutCredentials(c.req.raw), options));
+}
+
+streamRoutes.get("/:topic/ws", requireRight("subscribe"), async (c) => {
+  const topic = nameParam(c, "topic");
+  const { after, epoch } = queryInput(c, tailQuerySchema);
+  return upgrade(c, topic, { ...(after !== undefined && { after }), ...(epoch !== undefined && { epoch }) });
+});
+streamRoutes.all("/:topic/ws", methodNotAllowed("GET"));
+
+streamRoutes.get("/:topic/subscriptions/:sub/ws", requireRight("subscribe"), async (c) => {
+  const topic = nameParam(c, "topic");
+  const subscription = nameParam(c, "sub");
+  return upgrade(c, topic, { subscription });
+});
+streamRoutes.all("/:topic/subscriptions/:sub/ws", methodNotAllowed("GET"));
