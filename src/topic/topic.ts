@@ -2,16 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type { WireMessage } from "../protocol/message";
-import { CLOSE_CODES, PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
+import { PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
 import { nextAlarm, RETRY_LATER_MS, runHousekeeping } from "./alarm";
 import { mergeTopicConfig } from "./config";
+import { Connections } from "./connections";
 import { moveDeadLetters } from "./dead-letter";
 import { Delivery } from "./delivery";
-import { type FrameTarget, handleFrame } from "./frames";
+import { subscriptionInfo, topicInfo } from "./info";
 import { Log, type TopicMeta, toWire } from "./log";
 import { migrate } from "./migrations";
-import { feedTails, pushToConsumers } from "./push";
-import { close, DEFAULT_MAX_IN_FLIGHT, type SocketState, Sockets } from "./sockets";
+import { close } from "./sockets";
 import { Sql } from "./sql";
 import { type Subscription, Subscriptions } from "./subscriptions";
 import type {
@@ -26,7 +26,7 @@ import type {
   TopicConfigPatch,
   TopicInfo,
 } from "./types";
-import { readUpgrade } from "./upgrade";
+import { Waiters } from "./waiters";
 
 interface PendingPublish {
   topic: string;
@@ -46,17 +46,13 @@ export class Topic extends DurableObject<Env> {
   readonly #log: Log;
   readonly #subscriptions: Subscriptions;
   readonly #delivery: Delivery;
-  readonly #sockets: Sockets;
+  readonly #connections: Connections;
+  readonly #waiters = new Waiters();
   #pending: PendingPublish[] = [];
   #flushing = false;
-  /** Long-polls waiting for something to change. */
-  readonly #waiters = new Set<() => void>();
   #alarmAt: number | null = null;
   #retryAt = 0;
   #deadLettersPending = false;
-  /** Rotates which consumer is served first, so no socket is always last. */
-  #rotate = 0;
-  #feeding = false;
   #requests = 0;
   readonly #since = Date.now();
 
@@ -67,7 +63,15 @@ export class Topic extends DurableObject<Env> {
     this.#log = new Log(this.#sql);
     this.#subscriptions = new Subscriptions(this.#sql);
     this.#delivery = new Delivery(this.#sql, this.#log, this.#subscriptions);
-    this.#sockets = new Sockets(ctx);
+    this.#connections = new Connections({
+      ctx,
+      log: this.#log,
+      subscriptions: this.#subscriptions,
+      delivery: this.#delivery,
+      publish: (message) => this.#publish((this.#log.meta as TopicMeta).name, [message]),
+      settle: (name, change) => this.#onSubscription(name, change),
+      changed: () => this.#afterChange(),
+    });
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
     this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
@@ -84,14 +88,14 @@ export class Topic extends DurableObject<Env> {
    */
   publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
     this.#requests++;
-    return new Promise((resolve) => this.#enqueue({ topic, messages, resolve }));
+    return this.#publish(topic, messages);
   }
 
   async read(options: ReadOptions): Promise<Result<ReadResult>> {
     this.#requests++;
     if (!this.#log.meta) return noTopic();
     const after = options.after ?? 0;
-    const rows = await this.#waitFor(options.wait, () => {
+    const rows = await this.#waiters.waitFor(options.wait, () => {
       const found = this.#log.meta ? this.#log.read(after, options.limit) : [];
       return found.length ? found : null;
     });
@@ -126,12 +130,7 @@ export class Topic extends DurableObject<Env> {
     this.#requests++;
     const meta = this.#log.meta;
     if (!meta) return noTopic();
-    this.#sockets.closeAll(
-      this.#sockets.all(),
-      CLOSE_CODES.TOPIC_DELETED,
-      "not_found",
-      "the topic was deleted",
-    );
+    this.#connections.closeTopic();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#alarmAt = null;
@@ -139,7 +138,7 @@ export class Topic extends DurableObject<Env> {
     this.#log.load();
     this.#subscriptions.load();
     this.#deadLettersPending = false;
-    this.#wake();
+    this.#waiters.wake();
     try {
       await this.env.REGISTRY.getByName("global").unregister(meta.name, meta.createdAt);
     } catch (error) {
@@ -187,12 +186,7 @@ export class Topic extends DurableObject<Env> {
       deleted = this.#subscriptions.delete(name);
     });
     if (!deleted) return noSubscription(name);
-    this.#sockets.closeAll(
-      this.#sockets.consumers(name),
-      CLOSE_CODES.SUBSCRIPTION_DELETED,
-      "not_found",
-      "the subscription was deleted",
-    );
+    this.#connections.closeSubscription(name);
     this.#afterChange();
     return ok({ deleted: true });
   }
@@ -207,7 +201,7 @@ export class Topic extends DurableObject<Env> {
   async pull(name: string, options: PullOptions): Promise<Result<{ messages: WireMessage[] }>> {
     this.#requests++;
     if (!this.#subscriptions.get(name)) return noSubscription(name);
-    const messages = await this.#waitFor(options.wait, () => {
+    const messages = await this.#waiters.waitFor(options.wait, () => {
       const subscription = this.#subscriptions.get(name);
       if (!subscription) return null;
       const leased = this.ctx.storage.transactionSync(() =>
@@ -254,50 +248,8 @@ export class Topic extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    const options = readUpgrade(new URL(request.url));
-    const meta = this.#log.meta;
-    const state: SocketState = {
-      v: 1,
-      kind: options.subscription === undefined ? "tail" : "consumer",
-      session: crypto.randomUUID(),
-      maxInFlight: DEFAULT_MAX_IN_FLIGHT,
-      lastSent: options.after ?? (meta ? this.#log.counters.nextSeq - 1 : 0),
-      canPublish: options.canPublish,
-      expiresAt: options.expiresAt ?? null,
-    };
-    if (options.subscription !== undefined) state.subscription = options.subscription;
-    const { response, socket } = this.#sockets.accept(request, state);
-    // Refusals travel on the accepted socket: a browser cannot read the status of a refused upgrade.
-    if (!meta) {
-      this.#sockets.refuse(
-        socket,
-        CLOSE_CODES.NOT_FOUND,
-        "not_found",
-        `topic ${options.topic} does not exist`,
-      );
-      return response;
-    }
-    if (options.subscription !== undefined && !this.#subscriptions.get(options.subscription)) {
-      const detail = `subscription ${options.subscription} does not exist`;
-      this.#sockets.refuse(socket, CLOSE_CODES.NOT_FOUND, "not_found", detail);
-      return response;
-    }
-    this.#sockets.send(socket, {
-      type: "hello",
-      topic: meta.name,
-      ...(options.subscription === undefined
-        ? { after: state.lastSent }
-        : { subscription: options.subscription }),
-      epoch: meta.epoch,
-      session: state.session,
-    });
-    if (options.epoch !== undefined && options.epoch !== meta.epoch) {
-      const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";
-      this.#sockets.refuse(socket, CLOSE_CODES.EPOCH_CHANGED, "conflict", detail);
-      return response;
-    }
+    const response = this.#connections.open(request);
     this.#afterChange(false);
-    this.#pump();
     return response;
   }
 
@@ -307,7 +259,7 @@ export class Topic extends DurableObject<Env> {
     this.#alarmAt = null;
     const now = Date.now();
     this.ctx.storage.transactionSync(() => runHousekeeping(this.#log, this.#delivery, now));
-    this.#closeExpiredSockets(now);
+    this.#connections.closeExpired(now);
     await this.#housekeepAsync(now);
     this.#afterChange();
   }
@@ -316,80 +268,22 @@ export class Topic extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.#requests++;
-    const state = this.#sockets.state(ws);
-    if (!state) return close(ws, CLOSE_CODES.INTERNAL, "internal: unreadable socket state");
-    if (state.expiresAt !== null && state.expiresAt <= Date.now()) {
-      return this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
-    }
-    await handleFrame(this.#frameTarget, ws, state, message);
+    await this.#connections.message(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     close(ws, code, reason);
-    this.#socketGone(ws);
+    this.#connections.gone(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#socketGone(ws);
+    this.#connections.gone(ws);
   }
 
   // ── private ─────────────────────────────────────────────────────────────
 
-  readonly #frameTarget: FrameTarget = {
-    ack: (name, seqs) => this.#onSubscription(name, (s) => this.#delivery.ack(s, seqs)),
-    nack: (name, seqs, delay) =>
-      this.#onSubscription(name, (s) => this.#delivery.nack(s, seqs, Date.now(), delay)),
-    extend: (name, seqs, ackTimeout) =>
-      this.#onSubscription(name, (s) => this.#delivery.extend(s, seqs, Date.now(), ackTimeout)),
-    flow: (ws, state, maxInFlight) => {
-      state.maxInFlight = maxInFlight;
-      this.#sockets.save(ws, state);
-      this.#pump();
-    },
-    publish: (message) => {
-      const meta = this.#log.meta;
-      if (!meta) return Promise.resolve(noTopic());
-      return new Promise((resolve) => this.#enqueue({ topic: meta.name, messages: [message], resolve }));
-    },
-    send: (ws, frame) => this.#sockets.send(ws, frame),
-    close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
-  };
-
-  /** A consumer that goes away hands its messages to the others at once. */
-  #socketGone(ws: WebSocket): void {
-    const state = this.#sockets.state(ws);
-    if (state?.kind !== "consumer") return;
-    const released = this.ctx.storage.transactionSync(() => this.#delivery.releaseConsumer(state.session));
-    if (released) this.#afterChange();
-  }
-
-  #closeExpiredSockets(now: number): void {
-    for (const ws of this.#sockets.all()) {
-      const state = this.#sockets.state(ws);
-      if (state?.expiresAt != null && state.expiresAt <= now) {
-        this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
-        this.#socketGone(ws);
-      }
-    }
-  }
-
-  /** Pushes what is available to consumer sockets and live tails. */
-  #pump(): void {
-    if (!this.#log.meta) return;
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      for (const subscription of this.#subscriptions.all()) {
-        pushToConsumers(subscription, this.#sockets, this.#delivery, now, this.#rotate++);
-      }
-    });
-    if (feedTails(this.#sockets, this.#log) && !this.#feeding) {
-      // A tail far behind catches up a page per turn, leaving room for other work.
-      this.#feeding = true;
-      setTimeout(() => {
-        this.#feeding = false;
-        this.#pump();
-      }, 0);
-    }
+  #publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
+    return new Promise((resolve) => this.#enqueue({ topic, messages, resolve }));
   }
 
   #enqueue(publish: PendingPublish): void {
@@ -488,15 +382,15 @@ export class Topic extends DurableObject<Env> {
   #afterChange(wake = true): void {
     this.#deadLettersPending = this.#sql.number("SELECT COUNT(*) FROM dead_letters") !== 0;
     if (wake) {
-      this.#wake();
-      this.#pump();
+      this.#waiters.wake();
+      this.#connections.pump();
     }
     const at = nextAlarm(this.#log, this.#delivery, {
       deadLetters: this.#deadLettersPending,
       registered: this.#log.meta?.registered ?? true,
       retryAt: this.#retryAt,
       now: Date.now(),
-      socketExpiry: this.#nextSocketExpiry(),
+      socketExpiry: this.#connections.nextExpiry(),
     });
     if (at === this.#alarmAt) return;
     this.#alarmAt = at;
@@ -504,75 +398,13 @@ export class Topic extends DurableObject<Env> {
     else void this.ctx.storage.setAlarm(at);
   }
 
-  #nextSocketExpiry(): number | null {
-    let earliest: number | null = null;
-    for (const ws of this.#sockets.all()) {
-      const expiresAt = this.#sockets.state(ws)?.expiresAt ?? null;
-      if (expiresAt !== null && (earliest === null || expiresAt < earliest)) earliest = expiresAt;
-    }
-    return earliest;
-  }
-
-  #wake(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
-  }
-
-  /** Tries `attempt` now and again after every change, until it yields or `wait` ms pass. */
-  async #waitFor<T>(wait: number, attempt: () => T | null): Promise<T | null> {
-    const deadline = Date.now() + wait;
-    for (;;) {
-      const result = attempt();
-      const remaining = deadline - Date.now();
-      if (result !== null || remaining <= 0) return result;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, remaining);
-        this.#waiters.add(done);
-      });
-    }
-  }
-
   #topicInfo(): TopicInfo {
-    const meta = this.#log.meta as TopicMeta;
-    const c = this.#log.counters;
-    return {
-      name: meta.name,
-      epoch: meta.epoch,
-      createdAt: meta.createdAt,
-      config: meta.config,
-      stats: {
-        messages: c.count,
-        bytes: c.bytes,
-        firstSeq: this.#log.firstSeq(),
-        lastSeq: c.nextSeq - 1,
-        published: c.published,
-        duplicates: c.duplicates,
-        dropped: c.dropped,
-        subscriptions: this.#subscriptions.size,
-      },
-      usage: { ...this.#sql.usage, requests: this.#requests, since: this.#since },
-    };
+    const usage = { ...this.#sql.usage, requests: this.#requests, since: this.#since };
+    return topicInfo(this.#log, this.#subscriptions.size, usage);
   }
 
   #subscriptionInfo(subscription: Subscription): SubscriptionInfo {
-    return {
-      name: subscription.name,
-      topic: (this.#log.meta as TopicMeta).name,
-      createdAt: subscription.createdAt,
-      config: subscription.config,
-      stats: {
-        ...this.#delivery.stats(subscription),
-        ackFloor: this.#delivery.ackFloor(subscription),
-        cursor: subscription.cursor,
-        ...subscription.counters,
-        consumers: this.#sockets.consumers(subscription.name).length,
-      },
-    };
+    const consumers = this.#connections.consumers(subscription.name);
+    return subscriptionInfo(this.#log, this.#delivery, subscription, consumers);
   }
 }
