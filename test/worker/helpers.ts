@@ -10,7 +10,9 @@ export const freshTopic = (prefix = "t") => `${prefix}-${crypto.randomUUID().sli
 /** The topic's RPC methods as the class declares them, every one async across the stub. */
 type RpcMethods = Exclude<keyof Topic, "fetch" | "alarm" | `webSocket${string}` | "ctx" | "env">;
 type TopicRpc = {
-  [K in RpcMethods]: Topic[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  [K in RpcMethods]: Topic[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
 };
 
 /**
