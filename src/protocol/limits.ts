@@ -14,6 +14,8 @@ export const LIMITS = {
   keyBytes: 1024,
   /** Most subscriptions on one topic. */
   subscriptionsPerTopic: 1_000,
+  /** Most WebSockets (consumers and tails) open on one topic. */
+  connectionsPerTopic: 10_000,
   /** Largest WebSocket frame, in bytes. */
   frameBytes: 1024 * 1024,
   /** Most messages returned by one read or pull. */

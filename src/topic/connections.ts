@@ -12,6 +12,8 @@ import { readUpgrade } from "./upgrade";
 /** What the topic lends its sockets. */
 export interface ConnectionHost {
   ctx: DurableObjectState;
+  /** Most sockets this topic holds open. */
+  maxSockets: number;
   log: Log;
   subscriptions: Subscriptions;
   delivery: Delivery;
@@ -43,6 +45,7 @@ export class Connections {
   open(request: Request): Response {
     const { log, subscriptions } = this.#host;
     const options = readUpgrade(new URL(request.url));
+    const full = this.sockets.all().length >= this.#host.maxSockets;
     const meta = log.meta;
     const state: SocketState = {
       v: 1,
@@ -56,6 +59,11 @@ export class Connections {
     if (options.subscription !== undefined) state.subscription = options.subscription;
     const { response, socket } = this.sockets.accept(request, state);
     // Refusals travel on the accepted socket: a browser cannot read the status of a refused upgrade.
+    if (full) {
+      const detail = `a topic holds at most ${this.#host.maxSockets} sockets; try again later`;
+      this.sockets.refuse(socket, CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
+      return response;
+    }
     if (!meta) {
       this.sockets.refuse(
         socket,

@@ -34,6 +34,12 @@ interface PendingPublish {
   resolve: (result: Result<PublishReceipt[]>) => void;
 }
 
+/** A deployment's override of a limit (a wrangler var), when it is a positive integer. */
+const positiveInt = (value: string | undefined) => {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
 const noTopic = () => fail("not_found", "topic does not exist");
 const noSubscription = (name: string) => fail("not_found", `subscription ${name} does not exist`);
 
@@ -65,6 +71,7 @@ export class Topic extends DurableObject<Env> {
     this.#delivery = new Delivery(this.#sql, this.#log, this.#subscriptions);
     this.#connections = new Connections({
       ctx,
+      maxSockets: positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic,
       log: this.#log,
       subscriptions: this.#subscriptions,
       delivery: this.#delivery,

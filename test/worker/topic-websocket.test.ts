@@ -218,3 +218,17 @@ describe("live tail", () => {
     socket.ws.close(1000);
   });
 });
+
+describe("limits", () => {
+  it("refuses a socket past the topic's cap with 1013 and rate_limited", async () => {
+    const name = freshTopic();
+    unwrap(await topicStub(name).publish(name, [text("x")]));
+    const open = [];
+    for (let i = 0; i < 20; i++) open.push(await openSocket(name));
+    const refused = await openSocket(name);
+    const closed = await refused.closed;
+    expect(closed.code).toBe(CLOSE_CODES.TRY_AGAIN_LATER);
+    expect(refused.frames[0]).toMatchObject({ type: "error", code: "rate_limited" });
+    for (const socket of open) socket.ws.close(1000);
+  });
+});

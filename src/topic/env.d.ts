@@ -1,0 +1,14 @@
+// Optional per-deployment overrides of the topic's limits, set as wrangler vars
+// (`[vars]` or `--var`). Absent from wrangler.toml by default, so `wrangler types`
+// cannot see them; this script adds them to `Env` by declaration merging.
+
+interface TopicLimitVars {
+  /** Most WebSockets one topic holds open (default 10,000). */
+  MAX_SOCKETS_PER_TOPIC?: string;
+}
+
+interface Env extends TopicLimitVars {}
+
+declare namespace Cloudflare {
+  interface Env extends TopicLimitVars {}
+}
