@@ -1,46 +1,15 @@
 import type { WireMessage } from "../protocol/message";
 import { backoffDelay } from "./backoff";
+import { json, type Lease, Leases } from "./leases";
 import { type Log, type MessageRow, toWire } from "./log";
+import { Retries } from "./retries";
 import type { Sql } from "./sql";
 import type { Subscription, Subscriptions } from "./subscriptions";
 
-interface LeaseRow extends Record<string, SqlStorageValue> {
-  id: number;
-  subscription: string;
-  consumer: string | null;
-  expires_at: number;
-  first_seq: number;
-  seqs: string;
-}
-
-interface Lease {
-  id: number;
-  subscription: string;
-  consumer: string | null;
-  expiresAt: number;
-  seqs: number[];
-}
-
-/** Seqs in a lease or a retry row: delivered at least once and not yet acked. */
-interface Outstanding {
-  leased: Map<number, Lease>;
-  /** seq → deliveries so far, for rows of the retries table. */
-  attempts: Map<number, number>;
-}
-
+/** Most new messages one delivery looks at (filtered-out ones included). */
 const SCAN_LIMIT = 1_000;
 /** Ordered subscriptions stop reading ahead when this many messages wait behind their keys. */
 const HELD_LIMIT = 1_000;
-
-const parseLease = (row: LeaseRow): Lease => ({
-  id: row.id,
-  subscription: row.subscription,
-  consumer: row.consumer,
-  expiresAt: row.expires_at,
-  seqs: JSON.parse(row.seqs),
-});
-
-const json = (seqs: Iterable<number>) => JSON.stringify([...seqs]);
 
 function matches(subscription: Subscription, row: MessageRow): boolean {
   const wanted = subscription.config.filter?.attributes;
@@ -51,20 +20,24 @@ function matches(subscription: Subscription, row: MessageRow): boolean {
 
 /**
  * Delivery state of subscriptions, all of it in SQLite: a cursor per
- * subscription, one lease row per delivered batch, and retry rows only for
- * messages that need another delivery. A retry row's `available_at` is NULL
- * while leased, 0 when available now, otherwise the time it becomes available.
+ * subscription, one lease row per delivered batch (./leases.ts), retry rows
+ * only for messages that need another delivery (./retries.ts), and rows of
+ * messages waiting for their dead-letter copy.
  */
 export class Delivery {
   readonly #sql: Sql;
   readonly #log: Log;
   readonly #subscriptions: Subscriptions;
+  readonly #leases: Leases;
+  readonly #retries: Retries;
   readonly #random: () => number;
 
   constructor(sql: Sql, log: Log, subscriptions: Subscriptions, random: () => number = Math.random) {
     this.#sql = sql;
     this.#log = log;
     this.#subscriptions = subscriptions;
+    this.#leases = new Leases(sql);
+    this.#retries = new Retries(sql);
     this.#random = random;
   }
 
@@ -74,43 +47,30 @@ export class Delivery {
    */
   deliver(subscription: Subscription, max: number, now: number, consumer: string | null): WireMessage[] {
     const name = subscription.name;
-    const ordered = subscription.config.ordered ? this.#keyHeads(subscription) : null;
+    const heads = subscription.config.ordered ? this.#keyHeads(name) : null;
+    /** Keys given a message in this delivery: ordered subscriptions take one per key. */
     const busy = new Set<string>();
     const chosen: { row: MessageRow; attempt: number }[] = [];
     const retried: number[] = [];
-
-    const due = this.#sql.all<MessageRow & { attempts: number; r_seq: number }>(
-      `SELECT r.seq AS r_seq, r.attempts, m.* FROM retries r LEFT JOIN messages m ON m.seq = r.seq
-       WHERE r.subscription = ? AND r.available_at IS NOT NULL AND r.available_at <= ?
-       ORDER BY r.seq LIMIT ?`,
-      name,
-      now,
-      ordered ? SCAN_LIMIT : max,
-    );
     const vanished: number[] = [];
-    for (const row of due) {
+
+    for (const row of this.#retries.due(name, now, heads ? SCAN_LIMIT : max)) {
       if (chosen.length >= max) break;
       if (row.seq === null) {
         vanished.push(row.r_seq); // deleted by retention (drop-oldest)
         continue;
       }
-      if (ordered) {
+      if (heads) {
         const key = row.key ?? "";
-        if (ordered.get(key) !== row.seq || busy.has(key)) continue;
+        if (heads.get(key) !== row.seq || busy.has(key)) continue;
         busy.add(key);
       }
       chosen.push({ row, attempt: row.attempts + 1 });
       retried.push(row.seq);
     }
-    if (vanished.length) {
-      this.#sql.run(
-        "DELETE FROM retries WHERE subscription = ? AND seq IN (SELECT value FROM json_each(?))",
-        name,
-        json(vanished),
-      );
-    }
+    this.#retries.delete(name, vanished);
 
-    let held = ordered ? this.#heldCount(name) : 0;
+    let held = heads ? this.#retries.held(name) : 0;
     let scanned = 0;
     while (chosen.length < max && scanned < SCAN_LIMIT && held < HELD_LIMIT) {
       const rows = this.#log.read(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, 256));
@@ -120,21 +80,21 @@ export class Delivery {
         scanned++;
         subscription.cursor = row.seq + 1;
         if (!matches(subscription, row)) continue;
+        const key = row.key ?? "";
         if (row.deliver_at > now) {
-          this.#addRetry(name, row.seq, 0, row.deliver_at);
-          if (ordered && !ordered.has(row.key ?? "")) ordered.set(row.key ?? "", row.seq);
+          this.#retries.put(name, row.seq, 0, row.deliver_at);
+          if (heads && !heads.has(key)) heads.set(key, row.seq);
           continue;
         }
-        if (ordered) {
-          const key = row.key ?? "";
-          if (ordered.has(key) || busy.has(key)) {
-            this.#addRetry(name, row.seq, 0, 0);
-            if (!ordered.has(key)) ordered.set(key, row.seq);
+        if (heads) {
+          if (heads.has(key) || busy.has(key)) {
+            this.#retries.put(name, row.seq, 0, 0);
+            if (!heads.has(key)) heads.set(key, row.seq);
             held++;
             continue;
           }
           busy.add(key);
-          ordered.set(key, row.seq);
+          heads.set(key, row.seq);
         }
         chosen.push({ row, attempt: 1 });
       }
@@ -145,22 +105,13 @@ export class Delivery {
       return [];
     }
     const expiresAt = now + subscription.config.ackTimeout;
-    const seqs = chosen.map((c) => c.row.seq);
-    this.#sql.run(
-      "INSERT INTO leases (subscription, consumer, expires_at, first_seq, seqs) VALUES (?, ?, ?, ?, ?)",
+    this.#leases.add(
       name,
       consumer,
       expiresAt,
-      Math.min(...seqs),
-      json(seqs),
+      chosen.map((c) => c.row.seq),
     );
-    if (retried.length) {
-      this.#sql.run(
-        "UPDATE retries SET attempts = attempts + 1, available_at = NULL WHERE subscription = ? AND seq IN (SELECT value FROM json_each(?))",
-        name,
-        json(retried),
-      );
-    }
+    this.#retries.lease(name, retried);
     subscription.counters.delivered += chosen.length;
     subscription.counters.redelivered += chosen.filter((c) => c.attempt > 1).length;
     this.#subscriptions.save(subscription);
@@ -169,13 +120,14 @@ export class Delivery {
 
   /** Acks seqs; returns how many were outstanding (acking twice is harmless). */
   ack(subscription: Subscription, seqs: number[]): number {
-    const outstanding = this.#outstanding(subscription.name, seqs);
-    const acked = [...new Set(seqs)].filter(
-      (seq) => outstanding.leased.has(seq) || outstanding.attempts.has(seq),
-    );
+    const name = subscription.name;
+    const unique = [...new Set(seqs)];
+    const leased = this.#leases.bySeq(name);
+    const attempts = this.#retries.attempts(name, unique);
+    const acked = unique.filter((seq) => leased.has(seq) || attempts.has(seq));
     if (acked.length === 0) return 0;
-    this.#removeFromLeases(outstanding, acked);
-    this.#deleteRetries(subscription.name, acked);
+    this.#leases.remove(leased, acked);
+    this.#retries.delete(name, acked);
     subscription.counters.acked += acked.length;
     this.#subscriptions.save(subscription);
     return acked.length;
@@ -183,35 +135,25 @@ export class Delivery {
 
   /** Makes leased seqs available again after `delay`, or after backoff when omitted. */
   nack(subscription: Subscription, seqs: number[], now: number, delay?: number): number {
-    const outstanding = this.#outstanding(subscription.name, seqs);
-    const leased = [...new Set(seqs)].filter((seq) => outstanding.leased.has(seq));
-    if (leased.length === 0) return 0;
-    this.#removeFromLeases(outstanding, leased);
-    this.#release(subscription, leased, outstanding.attempts, (attempts) =>
+    const leased = this.#leases.bySeq(subscription.name);
+    const nacked = [...new Set(seqs)].filter((seq) => leased.has(seq));
+    if (nacked.length === 0) return 0;
+    this.#leases.remove(leased, nacked);
+    this.#release(subscription, nacked, (attempts) =>
       delay === undefined ? now + this.#backoff(subscription, attempts) : now + delay,
     );
-    subscription.counters.nacked += leased.length;
+    subscription.counters.nacked += nacked.length;
     this.#subscriptions.save(subscription);
-    return leased.length;
+    return nacked.length;
   }
 
-  /** Pushes back the lease expiry of the leases holding `seqs`. */
+  /** Pushes back the expiry of the leases holding `seqs` (whole leases: one row each). */
   extend(subscription: Subscription, seqs: number[], now: number, ackTimeout?: number): number {
-    const outstanding = this.#outstanding(subscription.name, seqs);
-    const leases = new Set<Lease>();
-    let count = 0;
-    for (const seq of new Set(seqs)) {
-      const lease = outstanding.leased.get(seq);
-      if (lease) {
-        leases.add(lease);
-        count++;
-      }
-    }
-    const expiresAt = now + (ackTimeout ?? subscription.config.ackTimeout);
-    for (const lease of leases) {
-      this.#sql.run("UPDATE leases SET expires_at = MAX(expires_at, ?) WHERE id = ?", expiresAt, lease.id);
-    }
-    return count;
+    const leased = this.#leases.bySeq(subscription.name);
+    const found = [...new Set(seqs)].filter((seq) => leased.has(seq));
+    const leases = new Set(found.map((seq) => leased.get(seq) as Lease));
+    this.#leases.extend(leases, now + (ackTimeout ?? subscription.config.ackTimeout));
+    return found.length;
   }
 
   /**
@@ -219,39 +161,27 @@ export class Delivery {
    * messages come back after backoff (or go to the dead letters).
    */
   expireLeases(now: number, limit = 500): number {
-    const rows = this.#sql.all<LeaseRow>(
-      "SELECT * FROM leases WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
-      now,
-      limit,
-    );
-    this.#releaseLeases(
-      rows.map(parseLease),
-      (subscription, attempts) => now + this.#backoff(subscription, attempts),
-    );
-    return rows.length;
+    const leases = this.#leases.expired(now, limit);
+    this.#releaseLeases(leases, (subscription, attempts) => now + this.#backoff(subscription, attempts));
+    return leases.length;
   }
 
   /** A consumer went away: its messages are available to the others at once. */
   releaseConsumer(consumer: string): number {
-    const rows = this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE consumer = ?", consumer);
-    this.#releaseLeases(rows.map(parseLease), () => 0);
-    return rows.reduce((n, row) => n + JSON.parse(row.seqs).length, 0);
+    const leases = this.#leases.ofConsumer(consumer);
+    this.#releaseLeases(leases, () => 0);
+    return leases.reduce((n, lease) => n + lease.seqs.length, 0);
   }
 
   /** How many messages a consumer (socket session) holds leased. */
   inFlightOf(consumer: string): number {
-    return (
-      this.#sql.number(
-        "SELECT COALESCE(SUM(json_array_length(seqs)), 0) FROM leases WHERE consumer = ?",
-        consumer,
-      ) ?? 0
-    );
+    return this.#leases.inFlightOf(consumer);
   }
 
   /** Moves the cursor; everything before it counts as acked, everything after as new. */
   seek(subscription: Subscription, cursor: number): void {
-    this.#sql.run("DELETE FROM leases WHERE subscription = ?", subscription.name);
-    this.#sql.run("DELETE FROM retries WHERE subscription = ?", subscription.name);
+    this.#leases.clear(subscription.name);
+    this.#retries.clear(subscription.name);
     this.#sql.run("DELETE FROM dead_letters WHERE subscription = ?", subscription.name);
     subscription.cursor = cursor;
     this.#subscriptions.save(subscription);
@@ -259,29 +189,23 @@ export class Delivery {
 
   /** Marks retries that came due as available now; returns how many did. */
   promoteDue(now: number): number {
-    return this.#sql.run(
-      "UPDATE retries SET available_at = 0 WHERE available_at > 0 AND available_at <= ?",
-      now,
-    );
+    return this.#retries.promoteDue(now);
   }
 
   /** The earliest lease expiry or retry due time, for the alarm. */
   nextDue(): number | null {
-    const lease = this.#sql.number("SELECT MIN(expires_at) FROM leases");
-    const retry = this.#sql.number("SELECT MIN(available_at) FROM retries WHERE available_at > 0");
-    const times = [lease, retry].filter((t): t is number => t !== null);
+    const times = [this.#leases.nextExpiry(), this.#retries.nextDue()].filter((t): t is number => t !== null);
     return times.length ? Math.min(...times) : null;
   }
 
   /** Every seq below it is acked by this subscription. */
   ackFloor(subscription: Subscription): number {
-    const name = subscription.name;
     const lowest = this.#sql.number(
       `SELECT MIN(s) FROM (
          SELECT MIN(first_seq) AS s FROM leases WHERE subscription = ?1
          UNION ALL SELECT MIN(seq) FROM retries WHERE subscription = ?1
          UNION ALL SELECT MIN(seq) FROM dead_letters WHERE subscription = ?1)`,
-      name,
+      subscription.name,
     );
     return lowest === null ? subscription.cursor : Math.min(lowest, subscription.cursor);
   }
@@ -302,13 +226,9 @@ export class Delivery {
   stats(subscription: Subscription): { backlog: number; inFlight: number } {
     const name = subscription.name;
     const fresh = this.#sql.number("SELECT COUNT(*) FROM messages WHERE seq >= ?", subscription.cursor) ?? 0;
-    const leases = this.#sql
-      .all<LeaseRow>("SELECT * FROM leases WHERE subscription = ?", name)
-      .map(parseLease);
-    const leased = new Set(leases.flatMap((lease) => lease.seqs));
-    const retries = this.#sql.all<{ seq: number }>("SELECT seq FROM retries WHERE subscription = ?", name);
+    const leased = this.#leases.bySeq(name);
+    const waiting = this.#retries.seqs(name).filter((seq) => !leased.has(seq)).length;
     const dead = this.#sql.number("SELECT COUNT(*) FROM dead_letters WHERE subscription = ?", name) ?? 0;
-    const waiting = retries.filter((r) => !leased.has(r.seq)).length;
     return { backlog: fresh + leased.size + waiting + dead, inFlight: leased.size };
   }
 
@@ -320,22 +240,12 @@ export class Delivery {
     leases: Lease[],
     availableAt: (subscription: Subscription, attempts: number) => number,
   ): void {
-    const bySubscription = new Map<string, Lease[]>();
-    for (const lease of leases) {
-      const list = bySubscription.get(lease.subscription) ?? [];
-      list.push(lease);
-      bySubscription.set(lease.subscription, list);
-    }
-    for (const [name, list] of bySubscription) {
+    this.#leases.delete(leases);
+    for (const [name, group] of Map.groupBy(leases, (lease) => lease.subscription)) {
       const subscription = this.#subscriptions.get(name);
-      const seqs = list.flatMap((lease) => lease.seqs);
-      this.#sql.run(
-        "DELETE FROM leases WHERE id IN (SELECT value FROM json_each(?))",
-        json(list.map((l) => l.id)),
-      );
+      const seqs = group.flatMap((lease) => lease.seqs);
       if (!subscription || seqs.length === 0) continue;
-      const attempts = this.#outstanding(name, seqs).attempts;
-      this.#release(subscription, seqs, attempts, (n) => availableAt(subscription, n));
+      this.#release(subscription, seqs, (n) => availableAt(subscription, n));
       this.#subscriptions.save(subscription);
     }
   }
@@ -345,98 +255,36 @@ export class Delivery {
    * are out of attempts: then they wait for the dead-letter copy, or are
    * dropped when the subscription has no dead-letter topic.
    */
-  #release(
-    subscription: Subscription,
-    seqs: number[],
-    attempts: Map<number, number>,
-    availableAt: (attempts: number) => number,
-  ): void {
+  #release(subscription: Subscription, seqs: number[], availableAt: (attempts: number) => number): void {
+    const name = subscription.name;
     const { maxAttempts, deadLetterTopic } = subscription.config;
+    const attempts = this.#retries.attempts(name, seqs);
+    const exhausted: number[] = [];
     for (const seq of seqs) {
+      // A message leased without a retry row was on its first delivery.
       const delivered = attempts.get(seq) ?? 1;
-      if (maxAttempts !== null && delivered >= maxAttempts) {
-        this.#sql.run("DELETE FROM retries WHERE subscription = ? AND seq = ?", subscription.name, seq);
-        if (deadLetterTopic) {
-          this.#sql.run(
-            "INSERT OR IGNORE INTO dead_letters (subscription, seq) VALUES (?, ?)",
-            subscription.name,
-            seq,
-          );
-        } else {
-          subscription.counters.discarded++;
-        }
-        continue;
-      }
-      this.#addRetry(subscription.name, seq, delivered, availableAt(delivered));
+      if (maxAttempts !== null && delivered >= maxAttempts) exhausted.push(seq);
+      else this.#retries.put(name, seq, delivered, availableAt(delivered));
     }
-  }
-
-  #addRetry(name: string, seq: number, attempts: number, availableAt: number): void {
+    if (exhausted.length === 0) return;
+    this.#retries.delete(name, exhausted);
+    if (!deadLetterTopic) {
+      subscription.counters.discarded += exhausted.length;
+      return;
+    }
     this.#sql.run(
-      `INSERT INTO retries (subscription, seq, attempts, available_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (subscription, seq) DO UPDATE SET available_at = excluded.available_at`,
+      "INSERT OR IGNORE INTO dead_letters (subscription, seq) SELECT ?, value FROM json_each(?)",
       name,
-      seq,
-      attempts,
-      availableAt,
+      json(exhausted),
     );
-  }
-
-  #deleteRetries(name: string, seqs: number[]): void {
-    this.#sql.run(
-      "DELETE FROM retries WHERE subscription = ? AND seq IN (SELECT value FROM json_each(?))",
-      name,
-      json(seqs),
-    );
-  }
-
-  #outstanding(name: string, seqs: number[]): Outstanding {
-    const leased = new Map<number, Lease>();
-    for (const row of this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE subscription = ?", name)) {
-      const lease = parseLease(row);
-      for (const seq of lease.seqs) leased.set(seq, lease);
-    }
-    const attempts = new Map<number, number>();
-    const rows = this.#sql.all<{ seq: number; attempts: number }>(
-      "SELECT seq, attempts FROM retries WHERE subscription = ? AND seq IN (SELECT value FROM json_each(?))",
-      name,
-      json(seqs),
-    );
-    for (const row of rows) attempts.set(row.seq, row.attempts);
-    return { leased, attempts };
-  }
-
-  #removeFromLeases(outstanding: Outstanding, seqs: number[]): void {
-    const touched = new Set<Lease>();
-    for (const seq of seqs) {
-      const lease = outstanding.leased.get(seq);
-      if (!lease) continue;
-      lease.seqs = lease.seqs.filter((s) => s !== seq);
-      touched.add(lease);
-    }
-    for (const lease of touched) {
-      if (lease.seqs.length === 0) {
-        this.#sql.run("DELETE FROM leases WHERE id = ?", lease.id);
-      } else {
-        this.#sql.run(
-          "UPDATE leases SET seqs = ?, first_seq = ? WHERE id = ?",
-          json(lease.seqs),
-          Math.min(...lease.seqs),
-          lease.id,
-        );
-      }
-    }
   }
 
   /** Ordered delivery: for each key, the lowest seq still outstanding. */
-  #keyHeads(subscription: Subscription): Map<string, number> {
-    const name = subscription.name;
-    const seqs = new Set<number>();
-    for (const row of this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE subscription = ?", name)) {
-      for (const seq of parseLease(row).seqs) seqs.add(seq);
-    }
+  #keyHeads(name: string): Map<string, number> {
+    const seqs = new Set(this.#leases.bySeq(name).keys());
+    for (const seq of this.#retries.seqs(name)) seqs.add(seq);
     for (const row of this.#sql.all<{ seq: number }>(
-      "SELECT seq FROM retries WHERE subscription = ?1 UNION SELECT seq FROM dead_letters WHERE subscription = ?1",
+      "SELECT seq FROM dead_letters WHERE subscription = ?",
       name,
     )) {
       seqs.add(row.seq);
@@ -450,11 +298,5 @@ export class Delivery {
       if (!heads.has(row.key ?? "")) heads.set(row.key ?? "", row.seq);
     }
     return heads;
-  }
-
-  #heldCount(name: string): number {
-    return (
-      this.#sql.number("SELECT COUNT(*) FROM retries WHERE subscription = ? AND available_at = 0", name) ?? 0
-    );
   }
 }
