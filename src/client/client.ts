@@ -1,0 +1,146 @@
+import { isValidName } from "../protocol/names.js";
+import { BrokerError } from "./errors.js";
+import { type LiveOptions, LiveTail } from "./live.js";
+import {
+  type BatchMessage,
+  batchEntry,
+  type MessageData,
+  type PublishOptions,
+  type PublishReceipt,
+  rawPublish,
+} from "./publish.js";
+import { type SubscribeOptions, Subscription } from "./subscription.js";
+import { Transport, type TransportOptions } from "./transport.js";
+
+/**
+ * Options of a {@link Broker}.
+ *
+ * @example
+ * const broker = new Broker({ url: "https://broker.example.com", token: () => getFreshToken() });
+ */
+export interface BrokerOptions extends TransportOptions {}
+
+/**
+ * A client of one edge-broker deployment. It runs unchanged in browsers, Node ≥ 22,
+ * Deno, Bun and Workers: it needs only `fetch` and `WebSocket`.
+ *
+ * `token` may be a function: it is called before every request and every
+ * (re)connect, so a short-lived token is refreshed as it goes.
+ *
+ * @example
+ * import { Broker } from "edge-broker/client";
+ *
+ * const broker = new Broker({ url: "http://127.0.0.1:8787" });
+ * const { seq } = await broker.publish("orders", { id: 42, total: 9.5 });
+ *
+ * const subscription = broker.subscribe("orders", "billing", { create: { startAt: "earliest" } });
+ * for await (const message of subscription) {
+ *   console.log(message.seq, message.json());
+ *   message.ack();
+ * }
+ */
+export class Broker {
+  readonly #transport: Transport;
+
+  constructor(options: BrokerOptions) {
+    this.#transport = new Transport(options);
+  }
+
+  /**
+   * Publishes one message; resolves once it is durably stored. The body is sent raw
+   * (no base64), with its attributes as headers; a message whose attributes a header
+   * cannot carry verbatim (capitals in a name, non-ASCII values) goes as a batch of one.
+   *
+   * @example
+   * await broker.publish("orders", { id: 42 });                          // application/json
+   * await broker.publish("logs", "disk full", { attributes: { level: "warn" } });
+   * await broker.publish("images", bytes, { contentType: "image/png" });
+   * await broker.publish("reminders", { to: "ada" }, { delay: "15m", idempotencyKey: "reminder-7" });
+   */
+  async publish(
+    topic: string,
+    data: MessageData,
+    options: PublishOptions & { signal?: AbortSignal } = {},
+  ): Promise<PublishReceipt> {
+    checkName(topic, "topic");
+    const raw = rawPublish(data, options);
+    if (raw === undefined) {
+      const [receipt] = await this.publishBatch(topic, [{ ...options, data }], options);
+      return receipt as PublishReceipt;
+    }
+    const init: Parameters<Transport["request"]>[2] = {
+      headers: raw.headers,
+      body: raw.body as BodyInit,
+      query: raw.query,
+    };
+    if (options.signal !== undefined) init.signal = options.signal;
+    return this.#transport.request<PublishReceipt>("POST", ["v1", "topics", topic, "messages"], init);
+  }
+
+  /**
+   * Publishes up to 1,000 messages atomically: all are stored, in order, or none.
+   *
+   * @example
+   * const receipts = await broker.publishBatch("orders", [
+   *   { data: { id: 1 }, key: "customer-7" },
+   *   { data: "plain text", attributes: { kind: "note" } },
+   * ]);
+   */
+  async publishBatch(
+    topic: string,
+    messages: BatchMessage[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PublishReceipt[]> {
+    checkName(topic, "topic");
+    const init: Parameters<Transport["request"]>[2] = { json: { messages: messages.map(batchEntry) } };
+    if (options.signal !== undefined) init.signal = options.signal;
+    const answer = await this.#transport.request<{ messages: PublishReceipt[] }>(
+      "POST",
+      ["v1", "topics", topic, "batch"],
+      init,
+    );
+    return answer.messages;
+  }
+
+  /**
+   * Consumes a subscription over a WebSocket (see {@link Subscription}). With `create`,
+   * the subscription is created (or its config updated) first.
+   *
+   * @example
+   * const subscription = broker.subscribe("orders", "billing", {
+   *   maxInFlight: 10,
+   *   create: { startAt: "earliest", ackTimeout: "1m", maxAttempts: 5, deadLetterTopic: "orders.dead" },
+   *   onMessage: async (message) => {
+   *     await bill(message.json());
+   *     message.ack();
+   *   },
+   * });
+   * subscription.addEventListener("status", (event) => console.log((event as StatusEvent).status));
+   */
+  subscribe(topic: string, subscription: string, options: SubscribeOptions = {}): Subscription {
+    checkName(topic, "topic");
+    checkName(subscription, "subscription");
+    return new Subscription(this.#transport, topic, subscription, options);
+  }
+
+  /**
+   * Tails a topic live (see {@link LiveTail}): new messages only, or everything after
+   * `after` first.
+   *
+   * @example
+   * for await (const message of broker.live("chat.room-1")) console.log(message.text());
+   */
+  live(topic: string, options: LiveOptions = {}): LiveTail {
+    checkName(topic, "topic");
+    return new LiveTail(this.#transport, topic, options);
+  }
+}
+
+function checkName(name: string, what: "topic" | "subscription"): void {
+  if (!isValidName(name)) {
+    throw new BrokerError(
+      "invalid_name",
+      `"${name}" is not a valid ${what} name: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+}
