@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { type ErrorCode, problem } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
+import { CLOSE_CODES, closeReason } from "../protocol/ws-frames";
 import { can, canEverywhere, OPEN_PRINCIPAL, type Principal, type Right } from "./capabilities";
 import { readAuthConfig } from "./config";
 import { echoSubprotocol, findToken } from "./credentials";
@@ -31,6 +32,37 @@ function refuse(code: ErrorCode, detail: string, challenge: string | null): Resp
 }
 
 /**
+ * A refused WebSocket upgrade, told on the socket: a browser cannot read the status
+ * of a refused handshake, only a close code. The socket is accepted (echoing the
+ * offered subprotocol, or the browser fails the handshake itself), sent one `error`
+ * frame, and closed with 1008 and the reason `<code>: <detail>`. Origin refusals stay
+ * plain 403s: a foreign page gets nothing to read.
+ */
+function refuseSocket(request: Request, code: ErrorCode, detail: string): Response {
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  server.send(JSON.stringify({ type: "error", code, message: detail }));
+  server.close(CLOSE_CODES.POLICY, closeReason(code, detail));
+  const protocol = echoSubprotocol(request);
+  return new Response(null, {
+    status: 101,
+    webSocket: client,
+    headers: protocol === null ? {} : { "Sec-WebSocket-Protocol": protocol },
+  });
+}
+
+/** Refuses a request: problem+json, or for a WebSocket upgrade a socket closed with 1008. */
+function refuseRequest(
+  request: Request,
+  code: ErrorCode,
+  detail: string,
+  challenge: string | null,
+): Response {
+  return isWebSocketUpgrade(request) ? refuseSocket(request, code, detail) : refuse(code, detail, challenge);
+}
+
+/**
  * Authenticates every request it sees, failing closed: a broker without credentials
  * configured, a missing or invalid token, or (for WebSocket upgrades, when
  * ALLOWED_ORIGINS is set) a foreign `Origin` is answered with problem+json and the
@@ -45,11 +77,11 @@ function refuse(code: ErrorCode, detail: string, challenge: string | null): Resp
 export function auth(): MiddlewareHandler<AuthEnv> {
   return async function auth(c, next) {
     const config = readAuthConfig(c.env);
-    if (config.refusal !== null) return refuse("unauthorized", config.refusal, REALM);
+    if (config.refusal !== null) return refuseRequest(c.req.raw, "unauthorized", config.refusal, REALM);
     // Keys are imported before any credential is looked at, so an unusable public key
     // refuses every request (admin key included) rather than only the tokens it signs.
     const keys = await verifierFor(config);
-    if (!keys.ok) return refuse("unauthorized", keys.detail, REALM);
+    if (!keys.ok) return refuseRequest(c.req.raw, "unauthorized", keys.detail, REALM);
 
     if (
       isWebSocketUpgrade(c.req.raw) &&
@@ -70,16 +102,21 @@ export function auth(): MiddlewareHandler<AuthEnv> {
 
     const found = findToken(c.req.raw);
     if (found === null) {
-      return refuse(
+      return refuseRequest(
+        c.req.raw,
         "unauthorized",
         "missing credentials: send `Authorization: Bearer <token>` (browsers: `?token=` or a `bearer.<token>` WebSocket subprotocol)",
         REALM,
       );
     }
-    if (!found.ok) return refuse("unauthorized", found.detail, `${REALM}, error="invalid_request"`);
+    if (!found.ok) {
+      return refuseRequest(c.req.raw, "unauthorized", found.detail, `${REALM}, error="invalid_request"`);
+    }
 
     const result = await authenticate(found.token, config);
-    if (!result.ok) return refuse("unauthorized", result.detail, `${REALM}, error="invalid_token"`);
+    if (!result.ok) {
+      return refuseRequest(c.req.raw, "unauthorized", result.detail, `${REALM}, error="invalid_token"`);
+    }
     c.set("principal", result.principal);
     return next();
   };
@@ -103,11 +140,16 @@ export function requireRight(right: Right): MiddlewareHandler<AuthEnv> {
     const topic = c.req.param("topic");
     if (topic === undefined) {
       if (!canEverywhere(principal, right)) {
-        return refuse("forbidden", `this credential lacks "${right}" on every topic ("*")`, null);
+        return refuseRequest(
+          c.req.raw,
+          "forbidden",
+          `this credential lacks "${right}" on every topic ("*")`,
+          null,
+        );
       }
     } else if (!can(principal, right, topic)) {
       const named = isValidName(topic) ? ` "${topic}"` : "";
-      return refuse("forbidden", `this credential lacks "${right}" on topic${named}`, null);
+      return refuseRequest(c.req.raw, "forbidden", `this credential lacks "${right}" on topic${named}`, null);
     }
     return next();
   };

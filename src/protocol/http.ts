@@ -11,6 +11,7 @@ import { boolean, duration, field, integer, integerParam, oneOf } from "./fields
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType } from "./message";
 import { isValidName } from "./names";
+import { MAX_IN_FLIGHT } from "./ws-frames";
 
 export { parseInput } from "./fields";
 
@@ -300,6 +301,11 @@ export const tailQuerySchema = z.object({
   epoch: field("must be the epoch string from a hello frame", (value) =>
     typeof value === "string" && /^[0-9a-f]{1,64}$/.test(value) ? value : undefined,
   ).optional(),
+});
+
+/** `GET …/subscriptions/{sub}/ws` query: the consumer's credit from the first message on. */
+export const consumerQuerySchema = z.object({
+  maxInFlight: integerParam(0, MAX_IN_FLIGHT).optional(),
 });
 
 /** `Last-Event-ID` of an SSE reconnect: the seq of the last event received. */

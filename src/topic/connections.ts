@@ -1,10 +1,10 @@
 import { fail, type Result } from "../protocol/errors";
-import { CLOSE_CODES } from "../protocol/ws-frames";
+import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
 import type { Delivery } from "./delivery";
 import { type FrameTarget, handleFrame } from "./frames";
 import type { Log } from "./log";
 import { feedTails, pushToConsumers } from "./push";
-import { close, DEFAULT_MAX_IN_FLIGHT, type SocketState, Sockets } from "./sockets";
+import { close, type SocketState, Sockets } from "./sockets";
 import type { Subscription, Subscriptions } from "./subscriptions";
 import type { PublishInput, PublishReceipt } from "./types";
 import { readUpgrade } from "./upgrade";
@@ -51,7 +51,7 @@ export class Connections {
       v: 1,
       kind: options.subscription === undefined ? "tail" : "consumer",
       session: crypto.randomUUID(),
-      maxInFlight: DEFAULT_MAX_IN_FLIGHT,
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       lastSent: options.after ?? (meta ? log.counters.nextSeq - 1 : 0),
       canPublish: options.canPublish,
       expiresAt: options.expiresAt ?? null,

@@ -22,9 +22,6 @@ export interface SocketState {
   expiresAt: number | null;
 }
 
-/** Consumers get this much credit until they send a `flow` frame of their own. */
-export const DEFAULT_MAX_IN_FLIGHT = 100;
-
 const TAIL_TAG = "tail";
 const subscriptionTag = (name: string) => `sub:${name}`;
 

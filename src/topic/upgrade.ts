@@ -12,6 +12,8 @@ export interface UpgradeOptions {
   after?: number;
   /** Live tail: the epoch the client resumes in, to detect a re-created topic. */
   epoch?: string;
+  /** Consumers: the credit to start with, before any `flow` frame. */
+  maxInFlight?: number;
   /** Whether the client may publish over this socket. */
   canPublish: boolean;
   /** When the client's token expires, epoch ms. */
@@ -24,6 +26,7 @@ export function upgradeRequest(request: Request, options: UpgradeOptions): Reque
   if (options.subscription !== undefined) url.searchParams.set("subscription", options.subscription);
   if (options.after !== undefined) url.searchParams.set("after", String(options.after));
   if (options.epoch !== undefined) url.searchParams.set("epoch", options.epoch);
+  if (options.maxInFlight !== undefined) url.searchParams.set("maxInFlight", String(options.maxInFlight));
   url.searchParams.set("publish", options.canPublish ? "1" : "0");
   if (options.expiresAt !== undefined) url.searchParams.set("expires", String(options.expiresAt));
   return new Request(url, request);
@@ -42,9 +45,11 @@ export function readUpgrade(url: URL): UpgradeOptions {
   const epoch = url.searchParams.get("epoch");
   const after = number("after");
   const expiresAt = number("expires");
+  const maxInFlight = number("maxInFlight");
   if (subscription !== null) options.subscription = subscription;
   if (epoch !== null) options.epoch = epoch;
   if (after !== undefined) options.after = after;
   if (expiresAt !== undefined) options.expiresAt = expiresAt;
+  if (maxInFlight !== undefined) options.maxInFlight = maxInFlight;
   return options;
 }
