@@ -9,7 +9,7 @@ import { parseDuration } from "./duration";
 import type { ErrorCode } from "./errors";
 import { boolean, duration, field, integer, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
-import { fromBase64, isJsonType, isTextType } from "./message";
+import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
 import { isValidName } from "./names";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
@@ -53,20 +53,32 @@ export const contentTypeSchema = field("must be a media type such as application
 /** A delivery delay of a published message. */
 export const delaySchema = duration(0, LIMITS.maxDelayMs);
 
-/** Message attributes (also the shape of a subscription's attribute filter). */
-export const attributesSchema = z.record(z.string(), z.string()).superRefine((attributes, ctx) => {
-  const entries = Object.entries(attributes);
-  if (entries.some(([key]) => key.length === 0)) {
-    ctx.addIssue({ code: "custom", message: "must not have an empty name" });
-  } else if (entries.length > LIMITS.attributes) {
-    ctx.addIssue({ code: "custom", message: `must have at most ${LIMITS.attributes} entries` });
-  } else if (entries.reduce((n, [k, v]) => n + byteLength(k) + byteLength(v), 0) > LIMITS.attributeBytes) {
-    ctx.addIssue({
-      code: "custom",
-      message: `must total at most ${LIMITS.attributeBytes} bytes of names and values`,
-    });
-  }
-});
+const PROTO_KEY_MESSAGE = 'must not have an entry named "__proto__"';
+
+/**
+ * Message attributes (also the shape of a subscription's attribute filter). An entry named
+ * `__proto__` is refused before parsing: copied into a plain object it would set the
+ * object's prototype instead of an attribute and vanish.
+ */
+export const attributesSchema = z
+  .unknown()
+  .refine((value) => !(typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")), {
+    message: PROTO_KEY_MESSAGE,
+  })
+  .pipe(z.record(z.string(), z.string()))
+  .superRefine((attributes, ctx) => {
+    const entries = Object.entries(attributes);
+    if (entries.some(([key]) => key.length === 0)) {
+      ctx.addIssue({ code: "custom", message: "must not have an empty name" });
+    } else if (entries.length > LIMITS.attributes) {
+      ctx.addIssue({ code: "custom", message: `must have at most ${LIMITS.attributes} entries` });
+    } else if (entries.reduce((n, [k, v]) => n + byteLength(k) + byteLength(v), 0) > LIMITS.attributeBytes) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must total at most ${LIMITS.attributeBytes} bytes of names and values`,
+      });
+    }
+  });
 
 // ---- topics --------------------------------------------------------------------------------
 
@@ -147,6 +159,10 @@ function messageBody(
       return undefined;
     }
   }
+  if (isJsonType(contentType) && isTooDeep(body)) {
+    issue(hasData ? "data" : "dataBase64", `must nest at most ${LIMITS.jsonDepth} levels deep`);
+    return undefined;
+  }
   if (body.byteLength > LIMITS.messageBytes) {
     issue(
       hasData ? "data" : "dataBase64",
@@ -161,6 +177,15 @@ function messageBody(
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** True when `bytes` is UTF-8 JSON text: the check a JSON content type promises. */
+/** True when a JSON body nests deeper than the broker carries (see `LIMITS.jsonDepth`). */
+export function isTooDeep(bytes: Uint8Array): boolean {
+  try {
+    return jsonDepth(textDecoder.decode(bytes)) > LIMITS.jsonDepth;
+  } catch {
+    return false; // not UTF-8: refused as invalid JSON elsewhere
+  }
+}
+
 export function isJsonText(bytes: Uint8Array): boolean {
   try {
     JSON.parse(textDecoder.decode(bytes));

@@ -6,6 +6,11 @@ export const LIMITS = {
   batchMessages: 1_000,
   /** Largest batch request body, in bytes. */
   batchBytes: 8 * 1024 * 1024,
+  /**
+   * Deepest nesting of a JSON body. Bodies are parsed to go on the wire as `data`, and
+   * a structure much deeper than this overflows the runtime's stack on the way out.
+   */
+  jsonDepth: 512,
   /** Most attributes on one message. */
   attributes: 32,
   /** Largest total size of a message's attribute names and values, in bytes. */

@@ -20,7 +20,33 @@ export interface WireMessage {
   dataBase64?: string;
 }
 
+import { LIMITS } from "./limits";
+
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * How deeply a JSON text nests arrays and objects, counted without parsing (brackets
+ * inside strings do not count), so a hostile body is measured before anything recurses.
+ *
+ * @example
+ * jsonDepth('{"a":[1,[2]]}'); // 3
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
 
 /** True for `application/json` and `application/*+json` content types. */
 export function isJsonType(contentType: string): boolean {
@@ -56,7 +82,12 @@ export function fromBase64(text: string): Uint8Array | undefined {
  */
 export function encodeBody(contentType: string, body: Uint8Array): Pick<WireMessage, "data" | "dataBase64"> {
   try {
-    if (isJsonType(contentType)) return { data: JSON.parse(textDecoder.decode(body)) };
+    if (isJsonType(contentType)) {
+      const text = textDecoder.decode(body);
+      // Too deep to travel as parsed data (refused at publish; kept safe here for old rows).
+      if (jsonDepth(text) <= LIMITS.jsonDepth) return { data: JSON.parse(text) };
+      return { dataBase64: toBase64(body) };
+    }
     if (isTextType(contentType)) return { data: textDecoder.decode(body) };
   } catch {
     // fall through to base64

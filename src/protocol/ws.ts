@@ -106,6 +106,8 @@ export type ParsedClientFrame =
 export type FrameFailure = Failure & { id?: string };
 
 const MAX_ID_LENGTH = 128;
+const encoder = new TextEncoder();
+const utf8Length = (text: string): number => encoder.encode(text).byteLength;
 
 /**
  * Validates one text frame from a client. Failures carry a stable code
@@ -118,7 +120,12 @@ const MAX_ID_LENGTH = 128;
  * else if (parsed.value.type === "ack") topic.ack(subscription, parsed.value.seqs);
  */
 export function parseClientFrame(text: string): { ok: true; value: ParsedClientFrame } | FrameFailure {
-  if (text.length > LIMITS.frameBytes) {
+  // The limit is in bytes: a character takes up to 3 bytes of UTF-8 (4 for a surrogate pair, which
+  // counts 2 in `length`), so only text past a third of the limit needs measuring.
+  if (
+    text.length > LIMITS.frameBytes ||
+    (text.length * 3 > LIMITS.frameBytes && utf8Length(text) > LIMITS.frameBytes)
+  ) {
     return fail("payload_too_large", `a frame must be at most ${LIMITS.frameBytes} bytes`);
   }
   let json: unknown;

@@ -137,6 +137,68 @@ describe("WebSocket routes", () => {
   });
 });
 
+describe("WebSocket refusals and credit", () => {
+  const secured = () => ({ ...env, AUTH: "required", JWT_SECRET: SECRET }) as Env;
+
+  async function refused(path: string, token: string | null) {
+    const headers = {
+      ...upgradeHeaders,
+      ...(token && { "Sec-WebSocket-Protocol": `edge-broker.v1, bearer.${token}` }),
+    };
+    const res = await app.fetch(
+      new Request(`http://broker${path}`, { headers }),
+      secured(),
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(101);
+    expect(res.headers.get("Sec-WebSocket-Protocol")).toBe("edge-broker.v1");
+    const ws = res.webSocket as WebSocket;
+    const socket = collect(ws);
+    ws.accept();
+    const closed = await socket.closed;
+    return { closed, frames: socket.frames };
+  }
+
+  it("tells a browser why its upgrade was refused: an error frame and close 1008", async () => {
+    const topic = freshTopic();
+    const other = await hs256({ cap: { "elsewhere.*": ["subscribe"] }, exp: nowS() + 600 });
+    const forbidden = await refused(`/v1/topics/${topic}/ws`, other);
+    expect(forbidden.closed.code).toBe(CLOSE_CODES.POLICY);
+    expect(forbidden.closed.reason).toMatch(/^forbidden: /);
+    expect(forbidden.frames).toEqual([expect.objectContaining({ type: "error", code: "forbidden" })]);
+    const anonymous = await refused(`/v1/topics/${topic}/ws`, null);
+    expect(anonymous.closed.reason).toMatch(/^unauthorized: /);
+    // The topic's object never heard of either attempt.
+    expect((await topicStub(topic).info()).ok).toBe(false);
+  });
+
+  it("starts a consumer with the credit it asks for in ?maxInFlight=", async () => {
+    const topic = freshTopic();
+    unwrap(await topicStub(topic).putSubscription(topic, "s", { startAt: "earliest" }));
+    unwrap(
+      await topicStub(topic).publish(
+        topic,
+        Array.from({ length: 5 }, (_, i) => text(`m${i}`)),
+      ),
+    );
+    const res = await exports.default.fetch(
+      `http://broker/v1/topics/${topic}/subscriptions/s/ws?maxInFlight=2`,
+      {
+        headers: upgradeHeaders,
+      },
+    );
+    const ws = res.webSocket as WebSocket;
+    ws.accept();
+    const socket = collect(ws);
+    await socket.until(() => socket.frames.some((f) => f.type === "messages" || f.type === "message"));
+    expect(unwrap(await topicStub(topic).getSubscription("s")).stats).toMatchObject({
+      inFlight: 2,
+      delivered: 2,
+    });
+    ws.close(1000);
+  });
+});
+
 describe("SSE", () => {
   it("streams the log with id = seq, and resumes after Last-Event-ID", async () => {
     const topic = freshTopic();

@@ -6,6 +6,7 @@ import {
   batchSchema,
   contentTypeSchema,
   isJsonText,
+  isTooDeep,
   keySchema,
   lastEventIdSchema,
   parseInput,
@@ -19,6 +20,7 @@ import type { BrokerEnv } from "../app";
 import { readBodyLimited } from "../body";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
+import { rateLimit, wantsEventStream } from "../middleware/rate-limit";
 import { sseResponse } from "../sse";
 
 /**
@@ -30,7 +32,9 @@ import { sseResponse } from "../sse";
 const ATTRIBUTE_HEADER_PREFIX = "x-attr-";
 
 function headerAttributes(headers: Headers): Record<string, string> {
-  const attributes: Record<string, string> = {};
+  // No prototype: an `X-Attr-__proto__` header becomes an own entry that validation refuses,
+  // instead of silently setting the object's prototype.
+  const attributes: Record<string, string> = Object.create(null);
   headers.forEach((value, name) => {
     if (name.startsWith(ATTRIBUTE_HEADER_PREFIX))
       attributes[name.slice(ATTRIBUTE_HEADER_PREFIX.length)] = value;
@@ -43,6 +47,9 @@ function headerInput<S extends z.ZodType>(schema: S, header: string, value: unkn
   return unwrap(parseInput(schema, value, header));
 }
 
+/** An SSE stream is a connection and counts as one; a plain read or long-poll is not limited. */
+const streamLimit = rateLimit("connect", { when: wantsEventStream });
+
 /** `/v1/topics/{topic}/messages` (publish one, read the log) and `/v1/topics/{topic}/batch`. */
 export const messageRoutes = new Hono<BrokerEnv>();
 
@@ -51,7 +58,7 @@ export const messageRoutes = new Hono<BrokerEnv>();
  * `application/octet-stream`). Answers 201 for a duplicate too (`duplicate: true`, the original
  * seq): the message is stored either way, and one status keeps retry loops simple.
  */
-messageRoutes.post("/:topic/messages", requireRight("publish"), async (c) => {
+messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const { delay, key } = queryInput(c, publishQuerySchema);
   const typeHeader = c.req.header("content-type");
@@ -65,6 +72,12 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), async (c) => {
   const attributes = headerInput(attributesSchema, "X-Attr-* headers", headerAttributes(c.req.raw.headers));
 
   const body = await readBodyLimited(c.req.raw, LIMITS.messageBytes);
+  if (isJsonType(contentType) && isTooDeep(body)) {
+    throw new ProblemError(
+      "invalid_request",
+      `request body must nest at most ${LIMITS.jsonDepth} levels deep`,
+    );
+  }
   if (isJsonType(contentType) && !isJsonText(body)) {
     throw new ProblemError(
       "invalid_request",
@@ -84,11 +97,11 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), async (c) => {
  * Reads the log after a seq, long-polling up to `wait`. With `Accept: text/event-stream` the answer
  * is an SSE stream from `after` (or `Last-Event-ID`, which a reconnecting EventSource sends).
  */
-messageRoutes.get("/:topic/messages", requireRight("subscribe"), async (c) => {
+messageRoutes.get("/:topic/messages", requireRight("subscribe"), streamLimit, async (c) => {
   const topic = nameParam(c, "topic");
   const { after, limit, wait } = queryInput(c, readQuerySchema);
   const stub = c.env.TOPIC.getByName(topic);
-  if (c.req.header("accept")?.includes("text/event-stream")) {
+  if (wantsEventStream(c)) {
     const lastEventId = c.req.header("last-event-id");
     const resume =
       lastEventId === undefined ? after : headerInput(lastEventIdSchema, "Last-Event-ID", lastEventId);
@@ -107,7 +120,7 @@ messageRoutes.get("/:topic/messages", requireRight("subscribe"), async (c) => {
 messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 
 /** Publishes up to 1,000 messages atomically: every entry is validated before any is written. */
-messageRoutes.post("/:topic/batch", requireRight("publish"), async (c) => {
+messageRoutes.post("/:topic/batch", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
   const receipts = unwrap(await c.env.TOPIC.getByName(topic).publish(topic, messages));

@@ -3,11 +3,12 @@ import { Hono } from "hono";
 import { can } from "../../auth/capabilities";
 import { withoutCredentials } from "../../auth/credentials";
 import { requireRight } from "../../auth/middleware";
-import { tailQuerySchema } from "../../protocol/http";
+import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http";
 import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
 import type { BrokerEnv } from "../app";
 import { methodNotAllowed, ProblemError } from "../errors";
 import { nameParam, queryInput } from "../input";
+import { rateLimit } from "../middleware/rate-limit";
 
 /** WebSocket upgrades: a subscription's consumers and the topic's live tail (DESIGN.md §5). */
 export const streamRoutes = new Hono<BrokerEnv>();
@@ -37,16 +38,20 @@ async function upgrade(
   return c.env.TOPIC.getByName(topic).fetch(upgradeRequest(withoutCredentials(c.req.raw), options));
 }
 
-streamRoutes.get("/:topic/ws", requireRight("subscribe"), async (c) => {
+/** Every upgrade is a connection: counted per client (see ../middleware/rate-limit.ts). */
+const connectLimit = rateLimit("connect");
+
+streamRoutes.get("/:topic/ws", requireRight("subscribe"), connectLimit, async (c) => {
   const topic = nameParam(c, "topic");
   const { after, epoch } = queryInput(c, tailQuerySchema);
   return upgrade(c, topic, { ...(after !== undefined && { after }), ...(epoch !== undefined && { epoch }) });
 });
 streamRoutes.all("/:topic/ws", methodNotAllowed("GET"));
 
-streamRoutes.get("/:topic/subscriptions/:sub/ws", requireRight("subscribe"), async (c) => {
+streamRoutes.get("/:topic/subscriptions/:sub/ws", requireRight("subscribe"), connectLimit, async (c) => {
   const topic = nameParam(c, "topic");
   const subscription = nameParam(c, "sub");
-  return upgrade(c, topic, { subscription });
+  const { maxInFlight } = queryInput(c, consumerQuerySchema);
+  return upgrade(c, topic, { subscription, ...(maxInFlight !== undefined && { maxInFlight }) });
 });
 streamRoutes.all("/:topic/subscriptions/:sub/ws", methodNotAllowed("GET"));
