@@ -291,17 +291,18 @@ describe("the client against a broker that requires tokens", () => {
     tail.close();
   });
 
+  // The broker refuses an upgrade on the socket (an error frame, close 1008), which a browser can read.
   it("ends a consumer without a token with unauthorized instead of retrying forever", async () => {
     const started = Date.now();
     const subscription = new Client({ url: broker.url }).subscribe(freshTopic(), "s");
-    expect(await subscription.closed).toMatchObject({ code: "unauthorized", status: 401 });
+    expect(await subscription.closed).toMatchObject({ code: "unauthorized" });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("ends a consumer whose token lacks the subscribe right with forbidden", async () => {
     const token = await mint(600, { "some-other-topic": ["subscribe"] });
     const subscription = new Client({ url: broker.url, token }).subscribe(freshTopic(), "s");
-    expect(await subscription.closed).toMatchObject({ code: "forbidden", status: 403 });
+    expect(await subscription.closed).toMatchObject({ code: "forbidden" });
   });
 
   it("reconnects with a fresh token when the broker closes a socket whose token expired", async () => {
