@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { type AuthVariables, auth } from "../auth/middleware";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
+import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
 import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
@@ -36,6 +37,7 @@ app.all("/healthz", methodNotAllowed("GET"));
 
 // Every /v1 request passes this chain before reaching a route: authentication (DESIGN.md §6) first,
 // so that no route can be reached around it. Each route then checks its right on its topic.
+app.use("/v1/*", browserCors());
 app.use("/v1/*", auth());
 app.use("/v1/*", noStore);
 

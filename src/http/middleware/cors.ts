@@ -1,0 +1,27 @@
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { readAuthConfig } from "../../auth/config";
+import { isOriginAllowed } from "../../auth/origin";
+import type { BrokerEnv } from "../app";
+
+/**
+ * Lets pages on other origins call the HTTP API from a browser. Credentials are
+ * bearer tokens, never cookies, so any origin may be allowed; with
+ * ALLOWED_ORIGINS set, only those origins are. Mounted before auth: a preflight
+ * carries no token.
+ *
+ * @example
+ * app.use("/v1/*", browserCors());
+ */
+export function browserCors(): MiddlewareHandler<BrokerEnv> {
+  return async function browserCors(c, next) {
+    const allowed = readAuthConfig(c.env).allowedOrigins;
+    const handler = cors({
+      origin: (origin) => (allowed === null ? "*" : isOriginAllowed(origin, allowed) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "DELETE"],
+      exposeHeaders: ["Location", "Retry-After"],
+      maxAge: 600,
+    });
+    return handler(c, next);
+  };
+}
