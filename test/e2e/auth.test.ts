@@ -10,7 +10,7 @@ import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Problem } from "../../src/protocol/errors";
 import type { ServerFrame } from "../../src/protocol/ws-frames";
-import { type Broker, freshTopic, removeState, sleep, startBroker } from "./harness";
+import { type Broker, freshTopic, removeState, sleep, startBroker, writeConfig } from "./harness";
 
 const ADMIN_KEY = "e2e-admin-key-0123456789abcdef";
 const JWT_SECRET = "e2e-jwt-secret-0123456789abcdef-0123456789";
@@ -256,24 +256,42 @@ describe("a broker started with ADMIN_KEY, JWT_SECRET and ALLOWED_ORIGINS", () =
     }
     expect((await upgradeStatus(url, { Origin: ALLOWED_ORIGIN })).status).toBe(101);
   });
+});
+
+describe("a broker whose publish limit is 5 per 10 s", () => {
+  let broker: Broker;
+
+  beforeAll(async () => {
+    // The project's limits (1,000 per 10 s) cannot be reached reliably by a test on a busy
+    // machine; the same binding with a tiny limit shows the behaviour without a race.
+    const config = await writeConfig((toml) =>
+      toml.replace("simple = { limit = 1000, period = 10 }", "simple = { limit = 5, period = 10 }"),
+    );
+    broker = await startBroker({ config, vars: { AUTH: "required", ADMIN_KEY, JWT_SECRET } });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+    if (broker) await removeState(broker);
+  });
 
   test("counts a token's publishes in a fixed window aligned to the clock, as wrangler dev emulates it", async () => {
     const topic = freshTopic();
-    const token = await mint({ [topic]: ["publish"] }, `e2e-${crypto.randomUUID()}`);
+    const minted = await broker.json<{ token: string }>("/v1/tokens", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      json: { cap: { [topic]: ["publish"] }, ttl: "5m", sub: `e2e-${crypto.randomUUID()}` },
+    });
     const publish = (body: string) =>
       broker.json(`/v1/topics/${topic}/messages`, {
         method: "POST",
         body,
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        headers: { Authorization: `Bearer ${minted.body.token}`, "Content-Type": "application/json" },
       });
-    // Start with most of a 10 s window ahead, so the 1,000 requests land in one window.
+    // Start early in a window, so the six requests land in one.
     const left = 10_000 - (Date.now() % 10_000);
-    if (left < 8_000) await sleep(left + 50);
+    if (left < 7_000) await sleep(left + 50);
     // Refused bodies still count: the limit is on requests, and these cost the topic nothing.
-    for (let wave = 0; wave < 20; wave++) {
-      const answers = await Promise.all(Array.from({ length: 50 }, () => publish("{")));
-      expect(answers.every((a) => a.status === 400)).toBe(true);
-    }
+    for (let i = 0; i < 5; i++) expect((await publish("{")).status).toBe(400);
     const refused = await publish('"one too many"');
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("10");

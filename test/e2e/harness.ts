@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -34,6 +34,8 @@ export interface BrokerOptions {
   port?: number;
   /** Extra `--var NAME:value` pairs; `AUTH` is `off` unless given. */
   vars?: Record<string, string>;
+  /** Another wrangler config than the project's `wrangler.toml` (see `writeConfig`). */
+  config?: string;
 }
 
 /** An HTTP answer with its body parsed: JSON (and problem+json) as a value, anything else as text. */
@@ -91,6 +93,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const url = `http://127.0.0.1:${port}`;
   const args = [START_SCRIPT, "--port", String(port), "--persist-to", stateDir];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  if (options.config !== undefined) args.push("--config", options.config);
 
   const started = performance.now();
   const child = spawn(process.execPath, args, {
@@ -250,4 +253,27 @@ function freePort(): Promise<number> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Writes a copy of the project's `wrangler.toml` with `edit` applied, for a broker that needs
+ * other settings (say, a tiny rate limit). Paths in it are made absolute, since the copy lives
+ * in a temporary directory; returns the copy's path.
+ */
+export async function writeConfig(edit: (toml: string) => string): Promise<string> {
+  const root = path.resolve(import.meta.dirname, "../..");
+  const original = await readFile(path.join(root, "wrangler.toml"), "utf8");
+  const absolute = original
+    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(path.join(root, main))}`)
+    .replace(/^directory = "(.*)"$/m, (_, dir) => `directory = ${JSON.stringify(path.join(root, dir))}`)
+    .replace(
+      /^command = "(.*)"$/m,
+      (_, command) => `command = ${JSON.stringify(`cd ${root} && ${command}`)}`,
+    );
+  const edited = edit(absolute);
+  if (edited === absolute) throw new Error("writeConfig: the edit changed nothing");
+  const dir = await mkdtemp(path.join(tmpdir(), "edge-broker-config-"));
+  const file = path.join(dir, "wrangler.toml");
+  await writeFile(file, edited);
+  return file;
 }
