@@ -1,3 +1,7 @@
+// Shared with the client SDK, which runs these files as plain ES modules: relative imports
+// carry their `.js` extension.
+import { LIMITS } from "./limits.js";
+
 /**
  * A message as it travels on the wire: in pull and log-read answers and in
  * WebSocket frames. `data` carries JSON bodies (parsed) and `text/*` bodies
@@ -19,8 +23,6 @@ export interface WireMessage {
   data?: unknown;
   dataBase64?: string;
 }
-
-import { LIMITS } from "./limits";
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
