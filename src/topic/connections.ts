@@ -12,6 +12,8 @@ import { readUpgrade } from "./upgrade";
 /** What the topic lends its sockets. */
 export interface ConnectionHost {
   ctx: DurableObjectState;
+  /** The topic's transaction, which rebuilds its caches if it fails. */
+  transaction<T>(fn: () => T): T;
   /** Most sockets this topic holds open. */
   maxSockets: number;
   log: Log;
@@ -35,6 +37,8 @@ export class Connections {
   /** Rotates which consumer is served first, so no socket is always last. */
   #rotate = 0;
   #feeding = false;
+  /** The earliest token expiry among open sockets; `undefined` until worked out. */
+  #earliestExpiry: number | null | undefined = undefined;
 
   constructor(host: ConnectionHost) {
     this.#host = host;
@@ -45,7 +49,7 @@ export class Connections {
   open(request: Request): Response {
     const { log, subscriptions } = this.#host;
     const options = readUpgrade(new URL(request.url));
-    const full = this.sockets.all().length >= this.#host.maxSockets;
+    const full = this.sockets.count >= this.#host.maxSockets;
     const meta = log.meta;
     const state: SocketState = {
       v: 1,
@@ -58,6 +62,10 @@ export class Connections {
     };
     if (options.subscription !== undefined) state.subscription = options.subscription;
     const { response, socket } = this.sockets.accept(request, state);
+    if (state.expiresAt !== null && this.#earliestExpiry !== undefined) {
+      this.#earliestExpiry =
+        this.#earliestExpiry === null ? state.expiresAt : Math.min(this.#earliestExpiry, state.expiresAt);
+    }
     // Refusals travel on the accepted socket: a browser cannot read the status of a refused upgrade.
     if (full) {
       const detail = `a topic holds at most ${this.#host.maxSockets} sockets; try again later`;
@@ -108,9 +116,11 @@ export class Connections {
   /** A consumer that goes away hands its messages to the others at once. */
   gone(ws: WebSocket): void {
     const state = this.sockets.state(ws);
+    this.sockets.forget(ws);
+    if (state?.expiresAt === this.#earliestExpiry) this.#earliestExpiry = undefined;
     if (state?.kind !== "consumer") return;
-    const { ctx, delivery } = this.#host;
-    const released = ctx.storage.transactionSync(() => delivery.releaseConsumer(state.session));
+    const { delivery } = this.#host;
+    const released = this.#host.transaction(() => delivery.releaseConsumer(state.session));
     if (released) this.#host.changed();
   }
 
@@ -125,13 +135,15 @@ export class Connections {
     }
   }
 
-  /** When the next socket's token expires, for the alarm. */
+  /** When the next socket's token expires, for the alarm (worked out again only when it may have moved). */
   nextExpiry(): number | null {
+    if (this.#earliestExpiry !== undefined) return this.#earliestExpiry;
     let earliest: number | null = null;
     for (const ws of this.sockets.all()) {
       const expiresAt = this.sockets.state(ws)?.expiresAt ?? null;
       if (expiresAt !== null && (earliest === null || expiresAt < earliest)) earliest = expiresAt;
     }
+    this.#earliestExpiry = earliest;
     return earliest;
   }
 
@@ -160,10 +172,10 @@ export class Connections {
 
   /** Pushes what is available to consumer sockets and live tails. */
   pump(): void {
-    const { ctx, log, subscriptions, delivery } = this.#host;
+    const { log, subscriptions, delivery } = this.#host;
     if (!log.meta) return;
     const now = Date.now();
-    ctx.storage.transactionSync(() => {
+    this.#host.transaction(() => {
       for (const subscription of subscriptions.all()) {
         pushToConsumers(subscription, this.sockets, delivery, now, this.#rotate++);
       }

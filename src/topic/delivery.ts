@@ -173,18 +173,28 @@ export class Delivery {
     return leases.reduce((n, lease) => n + lease.seqs.length, 0);
   }
 
-  /** How many messages a consumer (socket session) holds leased. */
-  inFlightOf(consumer: string): number {
-    return this.#leases.inFlightOf(consumer);
+  /** How many messages each consumer (socket session) of a subscription holds leased. */
+  inFlightBy(subscription: string): Map<string, number> {
+    return this.#leases.inFlightBy(subscription);
   }
 
   /** Moves the cursor; everything before it counts as acked, everything after as new. */
   seek(subscription: Subscription, cursor: number): void {
-    this.#leases.clear(subscription.name);
-    this.#retries.clear(subscription.name);
-    this.#sql.run("DELETE FROM dead_letters WHERE subscription = ?", subscription.name);
+    this.forget(subscription.name);
     subscription.cursor = cursor;
     this.#subscriptions.save(subscription);
+  }
+
+  /** Drops a subscription's leases, retries and pending dead letters (seek, delete). */
+  forget(subscription: string): void {
+    this.#leases.clear(subscription);
+    this.#retries.clear(subscription);
+    this.#sql.run("DELETE FROM dead_letters WHERE subscription = ?", subscription);
+  }
+
+  /** Rebuilds what is cached in memory from SQLite, after a transaction that failed. */
+  reload(): void {
+    this.#leases.load();
   }
 
   /** Marks retries that came due as available now; returns how many did. */
@@ -202,12 +212,12 @@ export class Delivery {
   ackFloor(subscription: Subscription): number {
     const lowest = this.#sql.number(
       `SELECT MIN(s) FROM (
-         SELECT MIN(first_seq) AS s FROM leases WHERE subscription = ?1
-         UNION ALL SELECT MIN(seq) FROM retries WHERE subscription = ?1
+         SELECT MIN(seq) AS s FROM retries WHERE subscription = ?1
          UNION ALL SELECT MIN(seq) FROM dead_letters WHERE subscription = ?1)`,
       subscription.name,
     );
-    return lowest === null ? subscription.cursor : Math.min(lowest, subscription.cursor);
+    const leased = this.#leases.lowestSeq(subscription.name);
+    return Math.min(lowest ?? subscription.cursor, leased ?? subscription.cursor, subscription.cursor);
   }
 
   /** The lowest seq any subscription still needs; retention keeps it and everything after. */
@@ -215,12 +225,10 @@ export class Delivery {
     const cursors = this.#subscriptions.all().map((s) => s.cursor);
     if (cursors.length === 0) return Number.MAX_SAFE_INTEGER;
     const lowest = this.#sql.number(
-      `SELECT MIN(s) FROM (
-         SELECT MIN(first_seq) AS s FROM leases
-         UNION ALL SELECT MIN(seq) FROM retries
-         UNION ALL SELECT MIN(seq) FROM dead_letters)`,
+      "SELECT MIN(s) FROM (SELECT MIN(seq) AS s FROM retries UNION ALL SELECT MIN(seq) FROM dead_letters)",
     );
-    return Math.min(lowest ?? Number.MAX_SAFE_INTEGER, ...cursors);
+    const leased = this.#leases.lowestSeq();
+    return Math.min(lowest ?? Number.MAX_SAFE_INTEGER, leased ?? Number.MAX_SAFE_INTEGER, ...cursors);
   }
 
   stats(subscription: Subscription): { backlog: number; inFlight: number } {

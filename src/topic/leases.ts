@@ -5,7 +5,6 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
   subscription: string;
   consumer: string | null;
   expires_at: number;
-  first_seq: number;
   seqs: string;
 }
 
@@ -19,56 +18,72 @@ export interface Lease {
   seqs: number[];
 }
 
-const parse = (row: LeaseRow): Lease => ({
-  id: row.id,
-  subscription: row.subscription,
-  consumer: row.consumer,
-  expiresAt: row.expires_at,
-  seqs: JSON.parse(row.seqs),
-});
-
 export const json = (values: Iterable<number>) => JSON.stringify([...values]);
 
 /**
  * The `leases` table: one row per delivered batch rather than per message, so
- * delivering and acking a batch of a hundred costs two row writes, not two hundred.
+ * delivering and acking a batch of a hundred costs two row writes, not two
+ * hundred. The table is mirrored in memory (it holds only what is in flight),
+ * so acks, credit and the alarm read no rows; every write goes to both, and
+ * `load()` rebuilds the mirror from SQLite (at start, and after a transaction
+ * that failed).
  */
 export class Leases {
   readonly #sql: Sql;
+  readonly #byId = new Map<number, Lease>();
 
   constructor(sql: Sql) {
     this.#sql = sql;
+    this.load();
+  }
+
+  load(): void {
+    this.#byId.clear();
+    for (const row of this.#sql.all<LeaseRow>(
+      "SELECT id, subscription, consumer, expires_at, seqs FROM leases",
+    )) {
+      this.#byId.set(row.id, {
+        id: row.id,
+        subscription: row.subscription,
+        consumer: row.consumer,
+        expiresAt: row.expires_at,
+        seqs: JSON.parse(row.seqs),
+      });
+    }
   }
 
   add(subscription: string, consumer: string | null, expiresAt: number, seqs: number[]): void {
-    this.#sql.run(
-      "INSERT INTO leases (subscription, consumer, expires_at, first_seq, seqs) VALUES (?, ?, ?, ?, ?)",
+    const row = this.#sql.one<{ id: number }>(
+      "INSERT INTO leases (subscription, consumer, expires_at, first_seq, seqs) VALUES (?, ?, ?, ?, ?) RETURNING id",
       subscription,
       consumer,
       expiresAt,
       Math.min(...seqs),
       json(seqs),
     );
+    const id = (row as { id: number }).id;
+    this.#byId.set(id, { id, subscription, consumer, expiresAt, seqs: [...seqs] });
   }
 
   /** Every leased seq of a subscription, with the lease that holds it. */
   bySeq(subscription: string): Map<number, Lease> {
     const leased = new Map<number, Lease>();
-    for (const row of this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE subscription = ?", subscription)) {
-      const lease = parse(row);
+    for (const lease of this.#byId.values()) {
+      if (lease.subscription !== subscription) continue;
       for (const seq of lease.seqs) leased.set(seq, lease);
     }
     return leased;
   }
 
   expired(now: number, limit: number): Lease[] {
-    return this.#sql
-      .all<LeaseRow>("SELECT * FROM leases WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
-      .map(parse);
+    return [...this.#byId.values()]
+      .filter((lease) => lease.expiresAt <= now)
+      .sort((a, b) => a.expiresAt - b.expiresAt)
+      .slice(0, limit);
   }
 
   ofConsumer(consumer: string): Lease[] {
-    return this.#sql.all<LeaseRow>("SELECT * FROM leases WHERE consumer = ?", consumer).map(parse);
+    return [...this.#byId.values()].filter((lease) => lease.consumer === consumer);
   }
 
   delete(leases: Lease[]): void {
@@ -77,20 +92,22 @@ export class Leases {
       "DELETE FROM leases WHERE id IN (SELECT value FROM json_each(?))",
       json(leases.map((lease) => lease.id)),
     );
+    for (const lease of leases) this.#byId.delete(lease.id);
   }
 
   /** Takes settled seqs out of their leases: a lease left empty is deleted. */
   remove(leased: Map<number, Lease>, seqs: number[]): void {
+    const settled = new Set(seqs);
     const touched = new Set<Lease>();
-    for (const seq of seqs) {
+    for (const seq of settled) {
       const lease = leased.get(seq);
-      if (!lease) continue;
-      lease.seqs = lease.seqs.filter((s) => s !== seq);
-      touched.add(lease);
+      if (lease) touched.add(lease);
     }
     for (const lease of touched) {
+      lease.seqs = lease.seqs.filter((seq) => !settled.has(seq));
       if (lease.seqs.length === 0) {
         this.#sql.run("DELETE FROM leases WHERE id = ?", lease.id);
+        this.#byId.delete(lease.id);
       } else {
         this.#sql.run(
           "UPDATE leases SET seqs = ?, first_seq = ? WHERE id = ?",
@@ -105,24 +122,42 @@ export class Leases {
   /** Pushes the expiry of whole leases to at least `expiresAt`. */
   extend(leases: Iterable<Lease>, expiresAt: number): void {
     for (const lease of leases) {
-      this.#sql.run("UPDATE leases SET expires_at = MAX(expires_at, ?) WHERE id = ?", expiresAt, lease.id);
+      if (lease.expiresAt >= expiresAt) continue;
+      this.#sql.run("UPDATE leases SET expires_at = ? WHERE id = ?", expiresAt, lease.id);
+      lease.expiresAt = expiresAt;
     }
   }
 
-  inFlightOf(consumer: string): number {
-    return (
-      this.#sql.number(
-        "SELECT COALESCE(SUM(json_array_length(seqs)), 0) FROM leases WHERE consumer = ?",
-        consumer,
-      ) ?? 0
-    );
+  /** Messages held per consumer (socket session) of a subscription. */
+  inFlightBy(subscription: string): Map<string, number> {
+    const held = new Map<string, number>();
+    for (const lease of this.#byId.values()) {
+      if (lease.subscription !== subscription || lease.consumer === null) continue;
+      held.set(lease.consumer, (held.get(lease.consumer) ?? 0) + lease.seqs.length);
+    }
+    return held;
   }
 
   clear(subscription: string): void {
     this.#sql.run("DELETE FROM leases WHERE subscription = ?", subscription);
+    for (const [id, lease] of this.#byId) if (lease.subscription === subscription) this.#byId.delete(id);
   }
 
   nextExpiry(): number | null {
-    return this.#sql.number("SELECT MIN(expires_at) FROM leases");
+    let earliest: number | null = null;
+    for (const lease of this.#byId.values()) {
+      if (earliest === null || lease.expiresAt < earliest) earliest = lease.expiresAt;
+    }
+    return earliest;
+  }
+
+  /** The lowest leased seq, of one subscription or of all. */
+  lowestSeq(subscription?: string): number | null {
+    let lowest: number | null = null;
+    for (const lease of this.#byId.values()) {
+      if (subscription !== undefined && lease.subscription !== subscription) continue;
+      for (const seq of lease.seqs) if (lowest === null || seq < lowest) lowest = seq;
+    }
+    return lowest;
   }
 }

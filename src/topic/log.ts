@@ -85,7 +85,7 @@ export class Log {
     this.meta = { name, epoch, createdAt: now, config, registered: false };
     this.counters = { ...EMPTY_COUNTERS };
     this.saveMeta();
-    this.#saveCounters();
+    this.saveCounters();
     return this.meta;
   }
 
@@ -93,7 +93,8 @@ export class Log {
     this.#sql.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('topic', ?)", JSON.stringify(this.meta));
   }
 
-  #saveCounters(): void {
+  /** Writes the counters row: once per publish transaction, not once per batch in it. */
+  saveCounters(): void {
     this.#sql.run(
       "INSERT OR REPLACE INTO meta (key, value) VALUES ('counters', ?)",
       JSON.stringify(this.counters),
@@ -103,7 +104,8 @@ export class Log {
   /**
    * Appends one batch atomically (the caller's transaction), or nothing.
    * `protectedFrom` is the lowest seq some subscription has not acked: under
-   * the `reject` policy retention never deletes at or above it.
+   * the `reject` policy retention never deletes at or above it. The caller
+   * writes the counters with `saveCounters()` once its transaction is done.
    */
   append(
     messages: PublishInput[],
@@ -163,7 +165,6 @@ export class Log {
     c.duplicates += messages.length - fresh.length;
     c.count += fresh.length;
     c.bytes += bytes;
-    this.#saveCounters();
     return ok(receipts);
   }
 
@@ -230,7 +231,7 @@ export class Log {
     this.#sql.run("DELETE FROM messages WHERE seq <= ?", seq);
     this.counters.count -= gone.n;
     this.counters.bytes -= gone.size ?? 0;
-    this.#saveCounters();
+    this.saveCounters();
     return gone.n;
   }
 
@@ -255,7 +256,7 @@ export class Log {
     const deleted = this.deleteThrough(last);
     if (lost > 0) {
       this.counters.dropped += Math.min(lost, deleted);
-      this.#saveCounters();
+      this.saveCounters();
     }
     return deleted;
   }

@@ -30,11 +30,14 @@ export function pushToConsumers(
   now: number,
   rotate: number,
 ): number {
+  const open = sockets.consumers(subscription.name);
+  if (open.length === 0) return 0;
+  const held = delivery.inFlightBy(subscription.name);
   const consumers: { ws: WebSocket; state: SocketState; credit: number }[] = [];
-  for (const ws of sockets.consumers(subscription.name)) {
+  for (const ws of open) {
     const state = sockets.state(ws);
     if (!state || ws.readyState !== WebSocket.OPEN) continue;
-    consumers.push({ ws, state, credit: state.maxInFlight - delivery.inFlightOf(state.session) });
+    consumers.push({ ws, state, credit: state.maxInFlight - (held.get(state.session) ?? 0) });
   }
   if (consumers.length === 0) return 0;
   const start = rotate % consumers.length;
@@ -86,7 +89,7 @@ export function feedTails(sockets: Sockets, log: Log): boolean {
     for (const { ws, state } of group) {
       sockets.send(ws, frame);
       state.lastSent = last;
-      sockets.save(ws, state);
+      sockets.saveSoon(ws, state);
     }
   }
   return more;

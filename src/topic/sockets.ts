@@ -25,9 +25,28 @@ export interface SocketState {
 const TAIL_TAG = "tail";
 const subscriptionTag = (name: string) => `sub:${name}`;
 
-/** Per-socket state in attachments, and the tags that find sockets by role. */
+/** Open sockets by role: live tails, and the consumers of each subscription. */
+interface Roles {
+  tails: Set<WebSocket>;
+  consumers: Map<string, Set<WebSocket>>;
+}
+
+/** How long a live tail's position may wait in memory before it is written to its attachment. */
+const SAVE_DELAY_MS = 1_000;
+
+/**
+ * Per-socket state in attachments, and the sockets by role. Both are cached in
+ * memory and rebuilt from the runtime after a wake-up (`getWebSockets`,
+ * `deserializeAttachment`): a publish fanned out to a thousand sockets must not
+ * list and deserialize a thousand attachments.
+ */
 export class Sockets {
   readonly #ctx: DurableObjectState;
+  readonly #states = new WeakMap<WebSocket, SocketState>();
+  #roles: Roles | null = null;
+  /** Sockets whose cached state is ahead of their attachment. */
+  readonly #unsaved = new Set<WebSocket>();
+  #saving = false;
 
   constructor(ctx: DurableObjectState) {
     this.#ctx = ctx;
@@ -39,7 +58,8 @@ export class Sockets {
     const [client, server] = [pair[0], pair[1]];
     const tags = [state.kind === "tail" ? TAIL_TAG : subscriptionTag(state.subscription as string)];
     this.#ctx.acceptWebSocket(server, tags);
-    server.serializeAttachment(state);
+    this.save(server, state);
+    if (this.#roles) this.#add(this.#roles, server, state);
     // Echo the subprotocol only when offered: browsers fail a handshake whose
     // answer they did not offer, and never echo a bearer.<token> entry.
     const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim());
@@ -48,24 +68,90 @@ export class Sockets {
   }
 
   state(ws: WebSocket): SocketState | null {
+    const cached = this.#states.get(ws);
+    if (cached) return cached;
     const state = ws.deserializeAttachment() as SocketState | null;
-    return state && state.v === 1 ? state : null;
+    if (!state || state.v !== 1) return null;
+    this.#states.set(ws, state);
+    return state;
   }
 
+  /** Stores a socket's state now: in memory and in its attachment. */
   save(ws: WebSocket, state: SocketState): void {
+    this.#states.set(ws, state);
     ws.serializeAttachment(state);
+    this.#unsaved.delete(ws);
+  }
+
+  /**
+   * Stores a socket's state in memory now and in its attachment within a second.
+   * For the position of a live tail, which moves with every publish. The pending
+   * timer keeps the object from hibernating before the attachment is written.
+   */
+  saveSoon(ws: WebSocket, state: SocketState): void {
+    this.#states.set(ws, state);
+    this.#unsaved.add(ws);
+    if (this.#saving) return;
+    this.#saving = true;
+    setTimeout(() => {
+      this.#saving = false;
+      for (const socket of this.#unsaved) {
+        const current = this.#states.get(socket);
+        if (current && socket.readyState === WebSocket.OPEN) socket.serializeAttachment(current);
+      }
+      this.#unsaved.clear();
+    }, SAVE_DELAY_MS);
+  }
+
+  /** Forgets a socket that closed. */
+  forget(ws: WebSocket): void {
+    this.#unsaved.delete(ws);
+    if (!this.#roles) return;
+    this.#roles.tails.delete(ws);
+    const state = this.state(ws);
+    if (state?.subscription !== undefined) this.#roles.consumers.get(state.subscription)?.delete(ws);
   }
 
   consumers(subscription: string): WebSocket[] {
-    return this.#ctx.getWebSockets(subscriptionTag(subscription));
+    return [...(this.#byRole().consumers.get(subscription) ?? [])];
   }
 
   tails(): WebSocket[] {
-    return this.#ctx.getWebSockets(TAIL_TAG);
+    return [...this.#byRole().tails];
   }
 
   all(): WebSocket[] {
-    return this.#ctx.getWebSockets();
+    const roles = this.#byRole();
+    return [...roles.tails, ...[...roles.consumers.values()].flatMap((set) => [...set])];
+  }
+
+  get count(): number {
+    const roles = this.#byRole();
+    let n = roles.tails.size;
+    for (const set of roles.consumers.values()) n += set.size;
+    return n;
+  }
+
+  #byRole(): Roles {
+    if (this.#roles) return this.#roles;
+    const roles: Roles = { tails: new Set(), consumers: new Map() };
+    for (const ws of this.#ctx.getWebSockets()) {
+      const state = this.state(ws);
+      if (state && ws.readyState === WebSocket.OPEN) this.#add(roles, ws, state);
+    }
+    this.#roles = roles;
+    return roles;
+  }
+
+  #add(roles: Roles, ws: WebSocket, state: SocketState): void {
+    if (state.kind === "tail") {
+      roles.tails.add(ws);
+      return;
+    }
+    const name = state.subscription as string;
+    const set = roles.consumers.get(name) ?? new Set<WebSocket>();
+    set.add(ws);
+    roles.consumers.set(name, set);
   }
 
   /** Sends a frame; a socket that is already closing is skipped quietly. */
@@ -82,6 +168,7 @@ export class Sockets {
   refuse(ws: WebSocket, closeCode: number, code: ErrorCode, detail: string): void {
     this.send(ws, { type: "error", code, message: detail });
     close(ws, closeCode, closeReason(code, detail));
+    this.forget(ws);
   }
 
   closeAll(sockets: WebSocket[], closeCode: number, code: ErrorCode, detail: string): void {

@@ -111,12 +111,10 @@ export class Subscriptions {
     );
   }
 
+  /** Deletes the subscription's row; its delivery state is the caller's (`Delivery.forget`). */
   delete(name: string): boolean {
     if (!this.#byName.delete(name)) return false;
     this.#sql.run("DELETE FROM subscriptions WHERE name = ?", name);
-    this.#sql.run("DELETE FROM leases WHERE subscription = ?", name);
-    this.#sql.run("DELETE FROM retries WHERE subscription = ?", name);
-    this.#sql.run("DELETE FROM dead_letters WHERE subscription = ?", name);
     return true;
   }
 }

@@ -71,6 +71,7 @@ export class Topic extends DurableObject<Env> {
     this.#delivery = new Delivery(this.#sql, this.#log, this.#subscriptions);
     this.#connections = new Connections({
       ctx,
+      transaction: (fn) => this.#transaction(fn),
       maxSockets: positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic,
       log: this.#log,
       subscriptions: this.#subscriptions,
@@ -117,7 +118,7 @@ export class Topic extends DurableObject<Env> {
   putConfig(topic: string, patch: TopicConfigPatch): Result<{ created: boolean; topic: TopicInfo }> {
     this.#requests++;
     const created = !this.#log.meta;
-    this.ctx.storage.transactionSync(() => {
+    this.#transaction(() => {
       const meta = this.#ensure(topic);
       meta.config = mergeTopicConfig(meta.config, patch);
       this.#log.saveMeta();
@@ -144,6 +145,7 @@ export class Topic extends DurableObject<Env> {
     migrate(this.#sql, (fn) => this.ctx.storage.transactionSync(fn));
     this.#log.load();
     this.#subscriptions.load();
+    this.#delivery.reload();
     this.#deadLettersPending = false;
     this.#waiters.wake();
     try {
@@ -167,7 +169,7 @@ export class Topic extends DurableObject<Env> {
       return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
     }
     const created = !this.#log.meta;
-    this.ctx.storage.transactionSync(() => {
+    this.#transaction(() => {
       this.#ensure(topic);
       if (existing) this.#subscriptions.configure(existing, patch);
       else this.#subscriptions.create(name, Date.now(), this.#cursorFor(patch.startAt ?? "latest"), patch);
@@ -189,8 +191,9 @@ export class Topic extends DurableObject<Env> {
   deleteSubscription(name: string): Result<{ deleted: true }> {
     this.#requests++;
     let deleted = false;
-    this.ctx.storage.transactionSync(() => {
+    this.#transaction(() => {
       deleted = this.#subscriptions.delete(name);
+      if (deleted) this.#delivery.forget(name);
     });
     if (!deleted) return noSubscription(name);
     this.#connections.closeSubscription(name);
@@ -211,7 +214,7 @@ export class Topic extends DurableObject<Env> {
     const messages = await this.#waiters.waitFor(options.wait, () => {
       const subscription = this.#subscriptions.get(name);
       if (!subscription) return null;
-      const leased = this.ctx.storage.transactionSync(() =>
+      const leased = this.#transaction(() =>
         this.#delivery.deliver(subscription, options.max, Date.now(), null),
       );
       return leased.length ? leased : null;
@@ -265,7 +268,7 @@ export class Topic extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => runHousekeeping(this.#log, this.#delivery, now));
+    this.#transaction(() => runHousekeeping(this.#log, this.#delivery, now));
     this.#connections.closeExpired(now);
     await this.#housekeepAsync(now);
     this.#afterChange();
@@ -289,6 +292,21 @@ export class Topic extends DurableObject<Env> {
 
   // ── private ─────────────────────────────────────────────────────────────
 
+  /**
+   * Runs `fn` in one SQLite transaction. If it throws, SQLite rolls back but the caches in
+   * memory may have moved ahead of it: they are rebuilt from SQLite before the error goes on.
+   */
+  #transaction<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (error) {
+      this.#log.load();
+      this.#subscriptions.load();
+      this.#delivery.reload();
+      throw error;
+    }
+  }
+
   #publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
     return new Promise((resolve) => this.#enqueue({ topic, messages, resolve }));
   }
@@ -309,16 +327,18 @@ export class Topic extends DurableObject<Env> {
     let created = false;
     let results: Result<PublishReceipt[]>[];
     try {
-      results = this.ctx.storage.transactionSync(() =>
-        batch.map(({ topic, messages }) => {
-          if (!this.#log.meta) created = true;
-          this.#ensure(topic);
-          return this.#log.append(messages, now, this.#delivery.protectedFrom(), () => crypto.randomUUID());
-        }),
-      );
+      results = this.#transaction(() => {
+        created = !this.#log.meta;
+        this.#ensure((batch[0] as PendingPublish).topic);
+        // Appends cannot lower it: computed once for the whole group.
+        const protectedFrom = this.#delivery.protectedFrom();
+        const appended = batch.map(({ messages }) =>
+          this.#log.append(messages, now, protectedFrom, () => crypto.randomUUID()),
+        );
+        this.#log.saveCounters();
+        return appended;
+      });
     } catch (error) {
-      // The transaction rolled back: the cached counters may be ahead of it.
-      this.#log.load();
       console.error("publish transaction failed", error);
       for (const { resolve } of batch) resolve(fail("internal", "the message could not be stored; retry"));
       return;
@@ -362,7 +382,7 @@ export class Topic extends DurableObject<Env> {
         this.#log,
         this.#subscriptions,
         (topic, messages) => this.env.TOPIC.getByName(topic).publish(topic, messages),
-        (fn) => this.ctx.storage.transactionSync(fn),
+        (fn) => this.#transaction(fn),
       );
       done = moved && done;
     }
@@ -372,7 +392,7 @@ export class Topic extends DurableObject<Env> {
   #onSubscription<T>(name: string, fn: (subscription: Subscription) => T): Result<T> {
     const subscription = this.#subscriptions.get(name);
     if (!subscription) return noSubscription(name);
-    const value = this.ctx.storage.transactionSync(() => fn(subscription));
+    const value = this.#transaction(() => fn(subscription));
     this.#afterChange();
     return ok(value);
   }

@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Result } from "../../src/protocol/errors";
 import type { Topic } from "../../src/topic/topic";
@@ -54,8 +54,15 @@ export function sqlIn<T extends Record<string, SqlStorageValue>>(
   );
 }
 
-/** Makes every lease of the topic expire now (instead of waiting for the ack timeout). */
-export const expireLeases = (name: string) => sqlIn(name, "UPDATE leases SET expires_at = 0");
+/**
+ * Makes every lease of the topic expire now (instead of waiting for the ack timeout). The object
+ * mirrors its leases in memory, so it is evicted after the edit: SQLite is the truth, and an
+ * object rebuilds its memory from it, exactly as after a real eviction.
+ */
+export async function expireLeases(name: string): Promise<void> {
+  await sqlIn(name, "UPDATE leases SET expires_at = 0");
+  await evictDurableObject(topicStub(name));
+}
 
 /** Makes every waiting retry of the topic due now (instead of waiting out the backoff). */
 export const dueRetries = (name: string) =>

@@ -247,3 +247,29 @@ describe("subscriptions", () => {
     expect(await topic.pull("work", { max: 1, wait: 0 })).toMatchObject({ ok: false, code: "not_found" });
   });
 });
+
+describe("the lease mirror", () => {
+  it("agrees with SQLite after every kind of change: stats are the same before and after an eviction", async () => {
+    const { name, topic } = await setup({ backoff: { min: 60_000, max: 60_000 } });
+    unwrap(await topic.putSubscription(name, "other", { startAt: "earliest" }));
+    unwrap(await topic.publish(name, Array.from({ length: 12 }, (_, i) => text(`m${i}`))));
+    const steps: (() => Promise<unknown>)[] = [
+      () => topic.pull("work", { max: 5, wait: 0 }),
+      () => topic.pull("other", { max: 3, wait: 0 }),
+      () => topic.ack("work", [1, 3]),
+      () => topic.nack("work", [2], 0),
+      () => topic.extend("work", [4, 5], 600_000),
+      () => topic.pull("work", { max: 4, wait: 0 }),
+      () => topic.ack("work", [2, 4, 6, 7]),
+      () => topic.seek("other", 2),
+      () => topic.pull("other", { max: 2, wait: 0 }),
+    ];
+    for (const step of steps) {
+      await step();
+      const before = [unwrap(await topic.getSubscription("work")), unwrap(await topic.getSubscription("other"))];
+      await evictDurableObject(topic);
+      const after = [unwrap(await topic.getSubscription("work")), unwrap(await topic.getSubscription("other"))];
+      expect(after.map((s) => s.stats)).toEqual(before.map((s) => s.stats));
+    }
+  });
+});

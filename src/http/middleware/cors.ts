@@ -14,14 +14,19 @@ import type { BrokerEnv } from "../app";
  * app.use("/v1/*", browserCors());
  */
 export function browserCors(): MiddlewareHandler<BrokerEnv> {
+  // One handler per allowlist (the auth config is cached per isolate), not one per request.
+  let built: { allowed: readonly string[] | null; handler: MiddlewareHandler } | null = null;
   return async function browserCors(c, next) {
     const allowed = readAuthConfig(c.env).allowedOrigins;
-    const handler = cors({
-      origin: (origin) => (allowed === null ? "*" : isOriginAllowed(origin, allowed) ? origin : null),
-      allowMethods: ["GET", "POST", "PUT", "DELETE"],
-      exposeHeaders: ["Location", "Retry-After"],
-      maxAge: 600,
-    });
-    return handler(c, next);
+    if (built?.allowed !== allowed) {
+      const handler = cors({
+        origin: (origin) => (allowed === null ? "*" : isOriginAllowed(origin, allowed) ? origin : null),
+        allowMethods: ["GET", "POST", "PUT", "DELETE"],
+        exposeHeaders: ["Location", "Retry-After"],
+        maxAge: 600,
+      });
+      built = { allowed, handler };
+    }
+    return built.handler(c, next);
   };
 }
