@@ -71,7 +71,7 @@ export class Sockets {
     const cached = this.#states.get(ws);
     if (cached) return cached;
     const state = ws.deserializeAttachment() as SocketState | null;
-    if (!state || state.v !== 1) return null;
+    if (state?.v !== 1) return null;
     this.#states.set(ws, state);
     return state;
   }

@@ -252,7 +252,12 @@ describe("the lease mirror", () => {
   it("agrees with SQLite after every kind of change: stats are the same before and after an eviction", async () => {
     const { name, topic } = await setup({ backoff: { min: 60_000, max: 60_000 } });
     unwrap(await topic.putSubscription(name, "other", { startAt: "earliest" }));
-    unwrap(await topic.publish(name, Array.from({ length: 12 }, (_, i) => text(`m${i}`))));
+    unwrap(
+      await topic.publish(
+        name,
+        Array.from({ length: 12 }, (_, i) => text(`m${i}`)),
+      ),
+    );
     const steps: (() => Promise<unknown>)[] = [
       () => topic.pull("work", { max: 5, wait: 0 }),
       () => topic.pull("other", { max: 3, wait: 0 }),
@@ -266,9 +271,15 @@ describe("the lease mirror", () => {
     ];
     for (const step of steps) {
       await step();
-      const before = [unwrap(await topic.getSubscription("work")), unwrap(await topic.getSubscription("other"))];
+      const before = [
+        unwrap(await topic.getSubscription("work")),
+        unwrap(await topic.getSubscription("other")),
+      ];
       await evictDurableObject(topic);
-      const after = [unwrap(await topic.getSubscription("work")), unwrap(await topic.getSubscription("other"))];
+      const after = [
+        unwrap(await topic.getSubscription("work")),
+        unwrap(await topic.getSubscription("other")),
+      ];
       expect(after.map((s) => s.stats)).toEqual(before.map((s) => s.stats));
     }
   });
