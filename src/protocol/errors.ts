@@ -2,17 +2,20 @@
  * Stable error codes of the broker. Every failure a client can see carries one
  * of these, over HTTP (problem+json) and WebSocket (error frames, close codes).
  */
-export type ErrorCode =
-  | "invalid_request"
-  | "invalid_name"
-  | "payload_too_large"
-  | "not_found"
-  | "unauthorized"
-  | "forbidden"
-  | "conflict"
-  | "topic_full"
-  | "rate_limited"
-  | "internal";
+export const ERROR_CODES = [
+  "invalid_request",
+  "invalid_name",
+  "payload_too_large",
+  "not_found",
+  "unauthorized",
+  "forbidden",
+  "conflict",
+  "topic_full",
+  "rate_limited",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** HTTP status for each code: the one place this mapping lives. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {

@@ -6,7 +6,7 @@
  * everything here. The full contract (who sends what, replies, credit, close codes)
  * is documented at the top of `./ws.ts`.
  */
-import type { ErrorCode } from "./errors.js";
+import { ERROR_CODES, type ErrorCode } from "./errors.js";
 import type { WireMessage } from "./message.js";
 
 /** The subprotocol both sides must agree on; the server answers with exactly this entry. */
@@ -72,22 +72,11 @@ export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
 /** A close reason may hold at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
 const MAX_REASON_BYTES = 123;
 
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  "invalid_request",
-  "invalid_name",
-  "payload_too_large",
-  "not_found",
-  "unauthorized",
-  "forbidden",
-  "conflict",
-  "topic_full",
-  "rate_limited",
-  "internal",
-]);
+const ERROR_CODE_SET: ReadonlySet<string> = new Set<ErrorCode>(ERROR_CODES);
 
 /** True when `value` is one of the broker's stable error codes. */
 export const isErrorCode = (value: unknown): value is ErrorCode =>
-  typeof value === "string" && ERROR_CODES.has(value);
+  typeof value === "string" && ERROR_CODE_SET.has(value);
 
 /**
  * The close reason for a broker close: `<code>: <detail>`, cut to the 123 bytes a

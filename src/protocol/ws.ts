@@ -56,7 +56,7 @@
  */
 import { z } from "zod";
 import type { PublishInput } from "../topic/types";
-import { type ErrorCode, type Failure, fail, type Result } from "./errors";
+import { ERROR_CODES, type ErrorCode, type Failure, fail, type Result } from "./errors";
 import { ackSchema, batchSchema, extendSchema, nackSchema, parseInput } from "./http";
 import { LIMITS } from "./limits";
 import type { WireMessage } from "./message";
@@ -168,18 +168,7 @@ export function parseClientFrame(text: string): { ok: true; value: ParsedClientF
 // server → client (the server builds these from typed values; the schemas serve tests
 // and any tool that wants to validate a stream)
 
-const errorCode = z.enum([
-  "invalid_request",
-  "invalid_name",
-  "payload_too_large",
-  "not_found",
-  "unauthorized",
-  "forbidden",
-  "conflict",
-  "topic_full",
-  "rate_limited",
-  "internal",
-]);
+const errorCode = z.enum(ERROR_CODES);
 
 export const WireMessageSchema = z.object({
   seq: z.number().int().positive(),

@@ -1,15 +1,6 @@
 import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig } from "./config";
 import type { Sql } from "./sql";
-import type { SubscriptionConfig, SubscriptionConfigPatch } from "./types";
-
-export interface SubscriptionCounters {
-  delivered: number;
-  redelivered: number;
-  acked: number;
-  nacked: number;
-  deadLettered: number;
-  discarded: number;
-}
+import type { SubscriptionConfig, SubscriptionConfigPatch, SubscriptionCounters } from "./types";
 
 /** A subscription as cached in memory; the `subscriptions` row is the truth. */
 export interface Subscription {

@@ -74,14 +74,8 @@ export interface SubscriptionConfigPatch extends Partial<SubscriptionConfig> {
   startAt?: StartAt;
 }
 
-export interface SubscriptionStats {
-  /** Messages not yet acked (in flight, waiting for a retry, or never delivered). */
-  backlog: number;
-  inFlight: number;
-  /** Every seq below it is acked. */
-  ackFloor: number;
-  /** Next seq to be delivered for the first time. */
-  cursor: number;
+/** What a subscription has done since it was created, kept in its row. */
+export interface SubscriptionCounters {
   delivered: number;
   redelivered: number;
   acked: number;
@@ -89,6 +83,16 @@ export interface SubscriptionStats {
   deadLettered: number;
   /** Messages given up after `maxAttempts` with no dead-letter topic. */
   discarded: number;
+}
+
+export interface SubscriptionStats extends SubscriptionCounters {
+  /** Messages not yet acked (in flight, waiting for a retry, or never delivered). */
+  backlog: number;
+  inFlight: number;
+  /** Every seq below it is acked. */
+  ackFloor: number;
+  /** Next seq to be delivered for the first time. */
+  cursor: number;
   consumers: number;
 }
 
