@@ -115,7 +115,10 @@ export class Topic extends DurableObject<Env> {
 
   // ── RPC: the topic ──────────────────────────────────────────────────────
 
-  putConfig(topic: string, patch: TopicConfigPatch): Result<{ created: boolean; topic: TopicInfo }> {
+  async putConfig(
+    topic: string,
+    patch: TopicConfigPatch,
+  ): Promise<Result<{ created: boolean; topic: TopicInfo }>> {
     this.#requests++;
     const created = !this.#log.meta;
     this.#transaction(() => {
@@ -123,8 +126,9 @@ export class Topic extends DurableObject<Env> {
       meta.config = mergeTopicConfig(meta.config, patch);
       this.#log.saveMeta();
     });
-    if (created) void this.#register();
     this.#afterChange();
+    // A topic is listed by the time the request that created it is answered.
+    if (created) await this.#register();
     return ok({ created, topic: this.#topicInfo() });
   }
 
@@ -158,11 +162,11 @@ export class Topic extends DurableObject<Env> {
 
   // ── RPC: subscriptions ──────────────────────────────────────────────────
 
-  putSubscription(
+  async putSubscription(
     topic: string,
     name: string,
     patch: SubscriptionConfigPatch,
-  ): Result<{ created: boolean; subscription: SubscriptionInfo }> {
+  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo }>> {
     this.#requests++;
     const existing = this.#subscriptions.get(name);
     if (!existing && this.#subscriptions.size >= LIMITS.subscriptionsPerTopic) {
@@ -174,8 +178,8 @@ export class Topic extends DurableObject<Env> {
       if (existing) this.#subscriptions.configure(existing, patch);
       else this.#subscriptions.create(name, Date.now(), this.#cursorFor(patch.startAt ?? "latest"), patch);
     });
-    if (created) void this.#register();
     this.#afterChange();
+    if (created) await this.#register();
     return ok({
       created: !existing,
       subscription: this.#subscriptionInfo(this.#subscriptions.get(name) as Subscription),
@@ -343,9 +347,13 @@ export class Topic extends DurableObject<Env> {
       for (const { resolve } of batch) resolve(fail("internal", "the message could not be stored; retry"));
       return;
     }
-    for (const [i, { resolve }] of batch.entries()) resolve(results[i] as Result<PublishReceipt[]>);
-    if (created) void this.#register();
     this.#afterChange();
+    const answer = () => {
+      for (const [i, { resolve }] of batch.entries()) resolve(results[i] as Result<PublishReceipt[]>);
+    };
+    // A topic is listed by the time the publish that created it is answered (once per topic).
+    if (created) void this.#register().then(answer);
+    else answer();
   }
 
   /** Creates the topic on first use. */

@@ -137,3 +137,20 @@ describe("GET /v1/topics", () => {
     else expect(problem.detail).toMatch(detail);
   });
 });
+
+describe("the topic listing", () => {
+  it("lists a topic as soon as the request that created it is answered", async () => {
+    const prefix = freshTopic("listed");
+    const byPublish = `${prefix}.a`;
+    const byPut = `${prefix}.b`;
+    const bySubscription = `${prefix}.c`;
+    await expectJson(await call("POST", `/v1/topics/${byPublish}/messages`, { body: "x" }), 201);
+    await expectJson(await call("PUT", `/v1/topics/${byPut}`, { json: {} }), 201);
+    await expectJson(await call("PUT", `/v1/topics/${bySubscription}/subscriptions/s`, { json: {} }), 201);
+    const listed = await expectJson<{ topics: { name: string }[] }>(
+      await call("GET", `/v1/topics?prefix=${prefix}`),
+      200,
+    );
+    expect(listed.topics.map((t) => t.name)).toEqual([byPublish, byPut, bySubscription]);
+  });
+});
