@@ -1,8 +1,6 @@
-/** The WebSocket subprotocol of the broker (DESIGN.md §5). */
-export const SUBPROTOCOL = "edge-broker.v1";
+import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from "../protocol/ws-frames";
 
-/** Prefix of the `Sec-WebSocket-Protocol` entry that carries a browser's token. */
-export const BEARER_PROTOCOL_PREFIX = "bearer.";
+export { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL };
 
 /**
  * Longest credential accepted. Real tokens are a few hundred bytes; the bound keeps a

@@ -1,11 +1,12 @@
 import type { MiddlewareHandler } from "hono";
 import { type ErrorCode, problem } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
-import { CLOSE_CODES, closeReason } from "../protocol/ws-frames";
+import { CLOSE_CODES } from "../protocol/ws-frames";
 import { can, canEverywhere, OPEN_PRINCIPAL, type Principal, type Right } from "./capabilities";
 import { readAuthConfig } from "./config";
 import { echoSubprotocol, findToken } from "./credentials";
 import { isOriginAllowed, isWebSocketUpgrade } from "./origin";
+import { refuseSocket } from "./refuse-socket";
 import { authenticate, verifierFor } from "./tokens";
 
 /** What {@link auth} puts on the context. */
@@ -32,34 +33,18 @@ function refuse(code: ErrorCode, detail: string, challenge: string | null): Resp
 }
 
 /**
- * A refused WebSocket upgrade, told on the socket: a browser cannot read the status
- * of a refused handshake, only a close code. The socket is accepted (echoing the
- * offered subprotocol, or the browser fails the handshake itself), sent one `error`
- * frame, and closed with 1008 and the reason `<code>: <detail>`. Origin refusals stay
- * plain 403s: a foreign page gets nothing to read.
+ * Refuses a request: problem+json, or for a WebSocket upgrade a socket closed with 1008 (see
+ * `refuseSocket`). Origin refusals stay plain 403s: a foreign page is told nothing.
  */
-function refuseSocket(request: Request, code: ErrorCode, detail: string): Response {
-  const pair = new WebSocketPair();
-  const [client, server] = [pair[0], pair[1]];
-  server.accept();
-  server.send(JSON.stringify({ type: "error", code, message: detail }));
-  server.close(CLOSE_CODES.POLICY, closeReason(code, detail));
-  const protocol = echoSubprotocol(request);
-  return new Response(null, {
-    status: 101,
-    webSocket: client,
-    headers: protocol === null ? {} : { "Sec-WebSocket-Protocol": protocol },
-  });
-}
-
-/** Refuses a request: problem+json, or for a WebSocket upgrade a socket closed with 1008. */
 function refuseRequest(
   request: Request,
   code: ErrorCode,
   detail: string,
   challenge: string | null,
 ): Response {
-  return isWebSocketUpgrade(request) ? refuseSocket(request, code, detail) : refuse(code, detail, challenge);
+  return isWebSocketUpgrade(request)
+    ? refuseSocket(request, CLOSE_CODES.POLICY, code, detail)
+    : refuse(code, detail, challenge);
 }
 
 /**

@@ -1,5 +1,6 @@
+import { echoSubprotocol } from "../auth/credentials";
 import type { ErrorCode } from "../protocol/errors";
-import { CLOSE_CODES, closeReason, type ServerFrame, SUBPROTOCOL } from "../protocol/ws-frames";
+import { CLOSE_CODES, closeReason, type ServerFrame } from "../protocol/ws-frames";
 
 /**
  * What a socket needs to survive hibernation, kept in its attachment (the
@@ -62,8 +63,8 @@ export class Sockets {
     if (this.#roles) this.#add(this.#roles, server, state);
     // Echo the subprotocol only when offered: browsers fail a handshake whose
     // answer they did not offer, and never echo a bearer.<token> entry.
-    const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim());
-    const headers = offered.includes(SUBPROTOCOL) ? { "Sec-WebSocket-Protocol": SUBPROTOCOL } : undefined;
+    const protocol = echoSubprotocol(request);
+    const headers = protocol === null ? undefined : { "Sec-WebSocket-Protocol": protocol };
     return { response: new Response(null, { status: 101, webSocket: client, headers }), socket: server };
   }
 

@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/capabilities";
-import { echoSubprotocol } from "../../auth/credentials";
 import { isWebSocketUpgrade } from "../../auth/origin";
-import { CLOSE_CODES, closeReason } from "../../protocol/ws-frames";
+import { refuseSocket } from "../../auth/refuse-socket";
+import { CLOSE_CODES } from "../../protocol/ws-frames";
 import type { BrokerEnv } from "../app";
 import { problemResponse } from "../errors";
 
@@ -89,29 +89,12 @@ export function rateLimit(
     if (allowed) return next();
     const retryAfter = RETRY_AFTER_S[action];
     const detail = `too many ${WHAT[action]} from this client; retry after ${retryAfter} s (the limit is ${binding} in wrangler.toml)`;
-    if (isWebSocketUpgrade(c.req.raw)) return refuseSocket(c.req.raw, detail);
+    if (isWebSocketUpgrade(c.req.raw)) {
+      // Told on the socket, as auth refusals are: close 1013 (try again later), which clients back off from.
+      return refuseSocket(c.req.raw, CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
+    }
     return problemResponse("rate_limited", detail, 429, { "Retry-After": String(retryAfter) });
   };
-}
-
-/**
- * A refused upgrade, told on the socket as auth refusals are: a browser cannot read the status of
- * a refused handshake, so a 429 would look like a network failure and be retried at once. The
- * socket gets one `error` frame and close 1013 (try again later), which clients back off from.
- * It is opened in the worker: the topic's object never sees the request.
- */
-function refuseSocket(request: Request, detail: string): Response {
-  const pair = new WebSocketPair();
-  const [client, server] = [pair[0], pair[1]];
-  server.accept();
-  server.send(JSON.stringify({ type: "error", code: "rate_limited", message: detail }));
-  server.close(CLOSE_CODES.TRY_AGAIN_LATER, closeReason("rate_limited", detail));
-  const protocol = echoSubprotocol(request);
-  return new Response(null, {
-    status: 101,
-    webSocket: client,
-    headers: protocol === null ? {} : { "Sec-WebSocket-Protocol": protocol },
-  });
 }
 
 /** True for a request that asks for the log as Server-Sent Events (a stream, so a connection). */
