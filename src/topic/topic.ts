@@ -8,6 +8,7 @@ import { mergeTopicConfig } from "./config";
 import { Connections } from "./connections";
 import { moveDeadLetters } from "./dead-letter";
 import { Delivery } from "./delivery";
+import { GroupCommit, type Publish } from "./group-commit";
 import { subscriptionInfo, topicInfo } from "./info";
 import { Log, type TopicMeta, toWire } from "./log";
 import { migrate } from "./migrations";
@@ -27,12 +28,6 @@ import type {
   TopicInfo,
 } from "./types";
 import { Waiters } from "./waiters";
-
-interface PendingPublish {
-  topic: string;
-  messages: PublishInput[];
-  resolve: (result: Result<PublishReceipt[]>) => void;
-}
 
 /** A deployment's override of a limit (a wrangler var), when it is a positive integer. */
 const positiveInt = (value: string | undefined) => {
@@ -54,8 +49,7 @@ export class Topic extends DurableObject<Env> {
   readonly #delivery: Delivery;
   readonly #connections: Connections;
   readonly #waiters = new Waiters();
-  #pending: PendingPublish[] = [];
-  #flushing = false;
+  readonly #commits = new GroupCommit((group) => this.#write(group));
   #alarmAt: number | null = null;
   #retryAt = 0;
   #deadLettersPending = false;
@@ -76,7 +70,8 @@ export class Topic extends DurableObject<Env> {
       log: this.#log,
       subscriptions: this.#subscriptions,
       delivery: this.#delivery,
-      publish: (message) => this.#publish((this.#log.meta as TopicMeta).name, [message]),
+      publish: (message) =>
+        this.#commits.add({ topic: (this.#log.meta as TopicMeta).name, messages: [message] }),
       settle: (name, change) => this.#onSubscription(name, change),
       changed: () => this.#afterChange(),
     });
@@ -96,7 +91,7 @@ export class Topic extends DurableObject<Env> {
    */
   publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
     this.#requests++;
-    return this.#publish(topic, messages);
+    return this.#commits.add({ topic, messages });
   }
 
   async read(options: ReadOptions): Promise<Result<ReadResult>> {
@@ -311,49 +306,27 @@ export class Topic extends DurableObject<Env> {
     }
   }
 
-  #publish(topic: string, messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
-    return new Promise((resolve) => this.#enqueue({ topic, messages, resolve }));
-  }
-
-  #enqueue(publish: PendingPublish): void {
-    this.#pending.push(publish);
-    if (this.#flushing) return;
-    this.#flushing = true;
-    // A zero timer lets publishes already queued for this object join the batch.
-    setTimeout(() => this.#flush(), 0);
-  }
-
-  #flush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#flushing = false;
+  /**
+   * Stores a group of publishes in one transaction (see ./group-commit.ts). A topic is
+   * listed by the time the publish that created it is answered (once per topic).
+   */
+  async #write(group: Publish[]): Promise<Result<PublishReceipt[]>[]> {
     const now = Date.now();
     let created = false;
-    let results: Result<PublishReceipt[]>[];
-    try {
-      results = this.#transaction(() => {
-        created = !this.#log.meta;
-        this.#ensure((batch[0] as PendingPublish).topic);
-        // Appends cannot lower it: computed once for the whole group.
-        const protectedFrom = this.#delivery.protectedFrom();
-        const appended = batch.map(({ messages }) =>
-          this.#log.append(messages, now, protectedFrom, () => crypto.randomUUID()),
-        );
-        this.#log.saveCounters();
-        return appended;
-      });
-    } catch (error) {
-      console.error("publish transaction failed", error);
-      for (const { resolve } of batch) resolve(fail("internal", "the message could not be stored; retry"));
-      return;
-    }
+    const results = this.#transaction(() => {
+      created = !this.#log.meta;
+      this.#ensure((group[0] as Publish).topic);
+      // Appends cannot lower it: computed once for the whole group.
+      const protectedFrom = this.#delivery.protectedFrom();
+      const appended = group.map(({ messages }) =>
+        this.#log.append(messages, now, protectedFrom, () => crypto.randomUUID()),
+      );
+      this.#log.saveCounters();
+      return appended;
+    });
     this.#afterChange();
-    const answer = () => {
-      for (const [i, { resolve }] of batch.entries()) resolve(results[i] as Result<PublishReceipt[]>);
-    };
-    // A topic is listed by the time the publish that created it is answered (once per topic).
-    if (created) void this.#register().then(answer);
-    else answer();
+    if (created) await this.#register();
+    return results;
   }
 
   /** Creates the topic on first use. */
