@@ -1,6 +1,6 @@
-import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from "../protocol/ws-frames";
+import { BEARER_PROTOCOL_PREFIX, echoSubprotocol, SUBPROTOCOL, subprotocols } from "../protocol/ws-handshake";
 
-export { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL };
+export { BEARER_PROTOCOL_PREFIX, echoSubprotocol, SUBPROTOCOL };
 
 /**
  * Longest credential accepted. Real tokens are a few hundred bytes; the bound keeps a
@@ -58,27 +58,6 @@ const describe = (source: TokenSource): string =>
     : source === "subprotocol"
       ? "bearer entry of Sec-WebSocket-Protocol"
       : "token query parameter";
-
-const subprotocols = (header: string): string[] =>
-  header
-    .split(",")
-    .map((p) => p.trim())
-    .filter((p) => p !== "");
-
-/**
- * The subprotocol a WebSocket upgrade should answer with: `edge-broker.v1` when the
- * client offered it, `null` otherwise. Never the `bearer.` entry: echoing it would put
- * the token in a response header, and a browser only accepts an answer it offered.
- *
- * @example
- * echoSubprotocol(new Request("http://b/", { headers: { "Sec-WebSocket-Protocol": "edge-broker.v1, bearer.abc" } }));
- * // "edge-broker.v1"
- */
-export function echoSubprotocol(request: Request): string | null {
-  const header = request.headers.get("Sec-WebSocket-Protocol");
-  if (header === null) return null;
-  return subprotocols(header).includes(SUBPROTOCOL) ? SUBPROTOCOL : null;
-}
 
 // Matches the value of a `token` or `access_token` query parameter, wherever it sits.
 const TOKEN_PARAM_RE = /([?&](?:access_)?token=)[^&#]*/gi;

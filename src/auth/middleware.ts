@@ -1,11 +1,13 @@
 import type { MiddlewareHandler } from "hono";
-import { type ErrorCode, problem } from "../protocol/errors";
+import type { ErrorCode } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
+import { problemResponse } from "../protocol/problem";
 import { CLOSE_CODES } from "../protocol/ws-frames";
+import { isWebSocketUpgrade } from "../protocol/ws-handshake";
 import { can, canEverywhere, OPEN_PRINCIPAL, type Principal, type Right } from "./capabilities";
 import { readAuthConfig } from "./config";
-import { echoSubprotocol, findToken } from "./credentials";
-import { isOriginAllowed, isWebSocketUpgrade } from "./origin";
+import { findToken } from "./credentials";
+import { isOriginAllowed } from "./origin";
 import { refuseSocket } from "./refuse-socket";
 import { authenticate, verifierFor } from "./tokens";
 
@@ -13,8 +15,6 @@ import { authenticate, verifierFor } from "./tokens";
 export interface AuthVariables {
   /** Who is calling; the open principal (every right) when the broker runs with `AUTH=off`. */
   principal: Principal;
-  /** The subprotocol a WebSocket upgrade must answer with (`edge-broker.v1`), or `null`. */
-  subprotocol: string | null;
 }
 
 /** The Hono env of an app that mounts {@link auth}. */
@@ -26,10 +26,11 @@ export interface AuthEnv {
 const REALM = 'Bearer realm="edge-broker"';
 
 function refuse(code: ErrorCode, detail: string, challenge: string | null): Response {
-  const headers = new Headers({ "Content-Type": "application/problem+json", "Cache-Control": "no-store" });
-  if (challenge !== null) headers.set("WWW-Authenticate", challenge);
-  const body = problem(code, detail);
-  return new Response(JSON.stringify(body), { status: body.status, headers });
+  return problemResponse(
+    code,
+    detail,
+    challenge === null ? {} : { headers: { "WWW-Authenticate": challenge } },
+  );
 }
 
 /**
@@ -78,7 +79,6 @@ export function auth(): MiddlewareHandler<AuthEnv> {
         null,
       );
     }
-    c.set("subprotocol", echoSubprotocol(c.req.raw));
 
     if (config.mode === "off") {
       c.set("principal", OPEN_PRINCIPAL);

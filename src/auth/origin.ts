@@ -69,8 +69,3 @@ export function isOriginAllowed(origin: string | null, allowed: readonly string[
   const normalised = normaliseOrigin(origin);
   return normalised !== null && allowed.includes(normalised);
 }
-
-/** Whether a request asks to become a WebSocket (the requests the origin check guards). */
-export function isWebSocketUpgrade(request: Request): boolean {
-  return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-}

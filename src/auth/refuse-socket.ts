@@ -1,6 +1,6 @@
 import type { ErrorCode } from "../protocol/errors";
 import { closeReason } from "../protocol/ws-frames";
-import { echoSubprotocol } from "./credentials";
+import { echoSubprotocol } from "../protocol/ws-handshake";
 
 /**
  * A refused WebSocket upgrade, told on the socket: a browser cannot read the status of

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { type AuthVariables, auth } from "../auth/middleware";
+import { auth } from "../auth/middleware";
+import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
@@ -7,9 +8,6 @@ import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { tokenRoutes } from "./routes/tokens";
 import { topicRoutes } from "./routes/topics";
-
-/** Hono's environment for every route: the bindings of wrangler.toml and who is calling. */
-export type BrokerEnv = { Bindings: Env; Variables: AuthVariables };
 
 /**
  * API answers are live state (offsets, leases, stats): no browser or proxy may keep a copy.

@@ -1,7 +1,8 @@
 import type { Context, ErrorHandler, Handler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, HTTP_STATUS, problem, type Result } from "../protocol/errors";
+import { type ErrorCode, HTTP_STATUS, type Result } from "../protocol/errors";
+import { problemResponse } from "../protocol/problem";
 
 /**
  * The one error type of the HTTP layer: a stable `code` and a sentence for the client, rendered as
@@ -30,21 +31,8 @@ export class ProblemError extends HTTPException {
   }
 
   override getResponse(): Response {
-    return problemResponse(this.code, this.detail, this.status, this.headers);
+    return problemResponse(this.code, this.detail, { status: this.status, headers: this.headers });
   }
-}
-
-/** A problem+json response; `status` overrides the code's usual status (405 is `invalid_request`). */
-export function problemResponse(
-  code: ErrorCode,
-  detail: string,
-  status: number = HTTP_STATUS[code],
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(JSON.stringify({ ...problem(code, detail), status }), {
-    status,
-    headers: { ...headers, "content-type": "application/problem+json" },
-  });
 }
 
 /**
@@ -77,10 +65,10 @@ function isOverloaded(err: unknown): boolean {
 export const handleError: ErrorHandler = function handleError(err: Error, c: Context): Response {
   if (err instanceof ProblemError) return err.getResponse();
   if (err instanceof HTTPException)
-    return problemResponse(codeForStatus(err.status), err.message, err.status);
+    return problemResponse(codeForStatus(err.status), err.message, { status: err.status });
   if (isOverloaded(err)) {
-    return problemResponse("rate_limited", "the topic is overloaded; retry after a short delay", 429, {
-      "Retry-After": "1",
+    return problemResponse("rate_limited", "the topic is overloaded; retry after a short delay", {
+      headers: { "Retry-After": "1" },
     });
   }
   console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);

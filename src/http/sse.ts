@@ -1,5 +1,5 @@
 import type { Result } from "../protocol/errors";
-import type { ReadResult } from "../topic/types";
+import type { ReadResult } from "../protocol/topic-rpc";
 
 /** How long one long-poll waits; an idle stream sends a keep-alive comment this often. */
 const KEEP_ALIVE_MS = 15_000;

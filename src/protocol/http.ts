@@ -4,13 +4,13 @@
  * Validate with `parseInput` (from ./fields, re-exported here).
  */
 import * as z from "zod";
-import type { PublishInput, SeekTarget, StartAt } from "../topic/types";
 import { parseDuration } from "./duration";
 import type { ErrorCode } from "./errors";
 import { boolean, duration, field, integer, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
 import { isValidName } from "./names";
+import type { PublishInput, SeekTarget, StartAt } from "./topic-rpc";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
 export { parseInput } from "./fields";

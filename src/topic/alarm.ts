@@ -1,49 +1,69 @@
-import type { Delivery } from "./delivery";
-import type { Log } from "./log";
+import type { TopicStore } from "./store";
 
 /** Retry a failed dead-letter copy or registry call after this long. */
 export const RETRY_LATER_MS = 10_000;
 
-/**
- * The one alarm of a topic, recomputed from SQL: the earliest of lease expiry,
- * retry or delayed message due, age retention, idempotency-key expiry, and
- * pending housekeeping (dead-letter copies, registration). `null` = no alarm.
- */
-export function nextAlarm(
-  log: Log,
-  delivery: Delivery,
-  pending: {
-    deadLetters: boolean;
-    registered: boolean;
-    retryAt: number;
-    now: number;
-    socketExpiry: number | null;
-  },
-): number | null {
-  if (!log.meta) return null;
-  const times = [
-    delivery.nextDue(),
-    log.nextExpiry(delivery.protectedFrom()),
-    log.nextKeyExpiry(),
-    pending.socketExpiry,
-  ];
-  // Dead letters are copied at once; registration is already under way and only needs a retry.
-  if (pending.deadLetters) times.push(pending.retryAt || pending.now);
-  if (!pending.registered) times.push(pending.retryAt || pending.now + RETRY_LATER_MS);
-  const due = times.filter((t): t is number => t !== null);
-  return due.length ? Math.min(...due) : null;
+/** What else the alarm waits for, besides what SQLite knows. */
+export interface AlarmSources {
+  /** When the earliest socket token expires. */
+  socketExpiry(): number | null;
+  /** Whether the Registry has the topic. */
+  registered(): boolean;
+  /** When failed housekeeping (a dead-letter copy, registration) is tried again; 0 = not failed. */
+  retryAt(): number;
 }
 
 /**
- * The synchronous part of an alarm run, bounded per run: expired leases come
- * back, due retries become available, old messages and keys are deleted.
- * Safe to run twice: every step looks at the clock and the rows, not at what
- * an earlier run did.
+ * The one alarm of a topic (DESIGN.md §3), recomputed after every change from what is stored —
+ * the earliest of lease expiry, retry or delayed message due, age retention, idempotency-key
+ * expiry — and from pending housekeeping and socket expiry. The alarm survives a restart; a timer
+ * in memory would not.
  */
-export function runHousekeeping(log: Log, delivery: Delivery, now: number): void {
-  if (!log.meta) return;
-  delivery.expireLeases(now);
-  delivery.promoteDue(now);
-  log.expire(now, delivery.protectedFrom());
-  log.expireKeys(now);
+export class Alarm {
+  readonly #storage: DurableObjectStorage;
+  readonly #store: TopicStore;
+  readonly #sources: AlarmSources;
+  #at: number | null = null;
+
+  constructor(storage: DurableObjectStorage, store: TopicStore, sources: AlarmSources) {
+    this.#storage = storage;
+    this.#store = store;
+    this.#sources = sources;
+  }
+
+  /** Learns when the stored alarm is set, so `arm` does not write it again. */
+  async load(): Promise<void> {
+    this.#at = await this.#storage.getAlarm();
+  }
+
+  /** The alarm has fired: it is no longer set. */
+  fired(): void {
+    this.#at = null;
+  }
+
+  arm(): void {
+    const at = this.next(Date.now());
+    if (at === this.#at) return;
+    this.#at = at;
+    if (at === null) void this.#storage.deleteAlarm();
+    else void this.#storage.setAlarm(at);
+  }
+
+  /** When the alarm should next run, or `null` when nothing is due. */
+  next(now: number): number | null {
+    const { log, delivery } = this.#store;
+    if (!log.meta) return null;
+    const retryAt = this.#sources.retryAt();
+    const times = [
+      delivery.nextDue(),
+      log.nextExpiry(delivery.protectedFrom()),
+      log.nextKeyExpiry(),
+      this.#sources.socketExpiry(),
+    ];
+    // Dead letters are copied at once; registration is already under way and only needs a retry.
+    if (delivery.deadLetters.any) times.push(retryAt || now);
+    if (!this.#sources.registered()) times.push(retryAt || now + RETRY_LATER_MS);
+    const due = times.filter((t): t is number => t !== null);
+    return due.length ? Math.min(...due) : null;
+  }
 }

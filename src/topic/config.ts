@@ -1,4 +1,9 @@
-import type { SubscriptionConfig, SubscriptionConfigPatch, TopicConfig, TopicConfigPatch } from "./types";
+import type {
+  SubscriptionConfig,
+  SubscriptionConfigPatch,
+  TopicConfig,
+  TopicConfigPatch,
+} from "../protocol/topic-rpc";
 
 const DAY = 86_400_000;
 

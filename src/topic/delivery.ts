@@ -1,22 +1,17 @@
 import type { WireMessage } from "../protocol/message";
+import { json, type Sql } from "../storage/sql";
 import { backoffDelay } from "./backoff";
-import { json, type Lease, Leases } from "./leases";
+import { DeadLetters } from "./dead-letters";
+import { matches } from "./filter";
+import { type Lease, Leases } from "./leases";
 import { type Log, type MessageRow, toWire } from "./log";
 import { Retries } from "./retries";
-import type { Sql } from "./sql";
 import type { Subscription, Subscriptions } from "./subscriptions";
 
 /** Most new messages one delivery looks at (filtered-out ones included). */
 const SCAN_LIMIT = 1_000;
 /** Ordered subscriptions stop reading ahead when this many messages wait behind their keys. */
 const HELD_LIMIT = 1_000;
-
-function matches(subscription: Subscription, row: MessageRow): boolean {
-  const wanted = subscription.config.filter?.attributes;
-  if (!wanted) return true;
-  const attributes: Record<string, string> = row.attributes ? JSON.parse(row.attributes) : {};
-  return Object.entries(wanted).every(([name, value]) => attributes[name] === value);
-}
 
 /**
  * Delivery state of subscriptions, all of it in SQLite: a cursor per
@@ -30,6 +25,7 @@ export class Delivery {
   readonly #subscriptions: Subscriptions;
   readonly #leases: Leases;
   readonly #retries: Retries;
+  readonly deadLetters: DeadLetters;
   readonly #random: () => number;
 
   constructor(sql: Sql, log: Log, subscriptions: Subscriptions, random: () => number = Math.random) {
@@ -38,6 +34,7 @@ export class Delivery {
     this.#subscriptions = subscriptions;
     this.#leases = new Leases(sql);
     this.#retries = new Retries(sql);
+    this.deadLetters = new DeadLetters(sql);
     this.#random = random;
   }
 
@@ -79,7 +76,7 @@ export class Delivery {
         if (chosen.length >= max || held >= HELD_LIMIT) break;
         scanned++;
         subscription.cursor = row.seq + 1;
-        if (!matches(subscription, row)) continue;
+        if (!matches(subscription.config.filter, row)) continue;
         const key = row.key ?? "";
         if (row.deliver_at > now) {
           this.#retries.put(name, row.seq, 0, row.deliver_at);
@@ -189,12 +186,13 @@ export class Delivery {
   forget(subscription: string): void {
     this.#leases.clear(subscription);
     this.#retries.clear(subscription);
-    this.#sql.run("DELETE FROM dead_letters WHERE subscription = ?", subscription);
+    this.deadLetters.clear(subscription);
   }
 
-  /** Rebuilds what is cached in memory from SQLite, after a transaction that failed. */
-  reload(): void {
+  /** Rebuilds what is cached in memory from SQLite (at start, and after a transaction that failed). */
+  load(): void {
     this.#leases.load();
+    this.deadLetters.load();
   }
 
   /** Marks retries that came due as available now; returns how many did. */
@@ -210,34 +208,47 @@ export class Delivery {
 
   /** Every seq below it is acked by this subscription. */
   ackFloor(subscription: Subscription): number {
-    const lowest = this.#sql.number(
-      `SELECT MIN(s) FROM (
-         SELECT MIN(seq) AS s FROM retries WHERE subscription = ?1
-         UNION ALL SELECT MIN(seq) FROM dead_letters WHERE subscription = ?1)`,
-      subscription.name,
-    );
+    const cursor = subscription.cursor;
+    const retry = this.#retries.lowestSeq(subscription.name);
+    const dead = this.deadLetters.lowestSeq(subscription.name);
     const leased = this.#leases.lowestSeq(subscription.name);
-    return Math.min(lowest ?? subscription.cursor, leased ?? subscription.cursor, subscription.cursor);
+    return Math.min(retry ?? cursor, dead ?? cursor, leased ?? cursor, cursor);
   }
 
   /** The lowest seq any subscription still needs; retention keeps it and everything after. */
   protectedFrom(): number {
     const cursors = this.#subscriptions.all().map((s) => s.cursor);
     if (cursors.length === 0) return Number.MAX_SAFE_INTEGER;
-    const lowest = this.#sql.number(
-      "SELECT MIN(s) FROM (SELECT MIN(seq) AS s FROM retries UNION ALL SELECT MIN(seq) FROM dead_letters)",
-    );
-    const leased = this.#leases.lowestSeq();
-    return Math.min(lowest ?? Number.MAX_SAFE_INTEGER, leased ?? Number.MAX_SAFE_INTEGER, ...cursors);
+    const none = Number.MAX_SAFE_INTEGER;
+    const retry = this.#retries.lowestSeq() ?? none;
+    const dead = this.deadLetters.lowestSeq() ?? none;
+    return Math.min(retry, dead, this.#leases.lowestSeq() ?? none, ...cursors);
   }
 
+  /**
+   * Messages the subscription has not acked: never delivered (only those its filter lets
+   * through), in flight, waiting for a retry, or waiting for their dead-letter copy.
+   */
   stats(subscription: Subscription): { backlog: number; inFlight: number } {
     const name = subscription.name;
-    const fresh = this.#sql.number("SELECT COUNT(*) FROM messages WHERE seq >= ?", subscription.cursor) ?? 0;
     const leased = this.#leases.bySeq(name);
     const waiting = this.#retries.seqs(name).filter((seq) => !leased.has(seq)).length;
-    const dead = this.#sql.number("SELECT COUNT(*) FROM dead_letters WHERE subscription = ?", name) ?? 0;
-    return { backlog: fresh + leased.size + waiting + dead, inFlight: leased.size };
+    const fresh = this.#fresh(subscription);
+    return { backlog: fresh + leased.size + waiting + this.deadLetters.count(name), inFlight: leased.size };
+  }
+
+  /** Messages at or after the cursor that the subscription's filter lets through. */
+  #fresh(subscription: Subscription): number {
+    const first = Math.max(subscription.cursor, this.#log.firstSeq() ?? this.#log.counters.nextSeq);
+    const unfiltered = Math.max(0, this.#log.counters.nextSeq - first);
+    if (!subscription.config.filter || unfiltered === 0) return unfiltered;
+    let n = 0;
+    for (let after = first - 1; ; ) {
+      const rows = this.#log.read(after, 1_000);
+      for (const row of rows) if (matches(subscription.config.filter, row)) n++;
+      if (rows.length < 1_000) return n;
+      after = (rows.at(-1) as MessageRow).seq;
+    }
   }
 
   #backoff(subscription: Subscription, attempts: number): number {
@@ -280,23 +291,16 @@ export class Delivery {
       subscription.counters.discarded += exhausted.length;
       return;
     }
-    this.#sql.run(
-      "INSERT OR IGNORE INTO dead_letters (subscription, seq) SELECT ?, value FROM json_each(?)",
-      name,
-      json(exhausted),
-    );
+    // Counted once, when a message runs out of attempts, in the transaction that records it:
+    // the copy that follows may be retried and answered as a duplicate, and counts nothing.
+    subscription.counters.deadLettered += this.deadLetters.add(name, exhausted);
   }
 
   /** Ordered delivery: for each key, the lowest seq still outstanding. */
   #keyHeads(name: string): Map<string, number> {
     const seqs = new Set(this.#leases.bySeq(name).keys());
     for (const seq of this.#retries.seqs(name)) seqs.add(seq);
-    for (const row of this.#sql.all<{ seq: number }>(
-      "SELECT seq FROM dead_letters WHERE subscription = ?",
-      name,
-    )) {
-      seqs.add(row.seq);
-    }
+    for (const seq of this.deadLetters.seqs(name)) seqs.add(seq);
     const heads = new Map<string, number>();
     const keyed = this.#sql.all<{ seq: number; key: string | null }>(
       "SELECT seq, key FROM messages WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq",

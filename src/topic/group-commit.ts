@@ -1,11 +1,8 @@
 import { fail, type Result } from "../protocol/errors";
-import type { PublishInput, PublishReceipt } from "./types";
+import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 
-/** One publish request: a batch for one topic. */
-export interface Publish {
-  topic: string;
-  messages: PublishInput[];
-}
+/** One publish request: a batch, stored atomically. */
+export type Publish = PublishInput[];
 
 type Outcome = Result<PublishReceipt[]>;
 
@@ -18,7 +15,7 @@ type Outcome = Result<PublishReceipt[]>;
  *
  * @example
  * const commits = new GroupCommit((group) => writeInOneTransaction(group));
- * const result = await commits.add({ topic, messages });
+ * const result = await commits.add(messages);
  */
 export class GroupCommit {
   readonly #write: (group: Publish[]) => Promise<Outcome[]>;

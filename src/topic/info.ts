@@ -1,7 +1,7 @@
+import type { SubscriptionInfo, TopicInfo, TopicUsage } from "../protocol/topic-rpc";
 import type { Delivery } from "./delivery";
 import type { Log, TopicMeta } from "./log";
 import type { Subscription } from "./subscriptions";
-import type { SubscriptionInfo, TopicInfo, TopicUsage } from "./types";
 
 /** A topic's config and stats, as `GET /v1/topics/{topic}` shows them. */
 export function topicInfo(log: Log, subscriptions: number, usage: TopicUsage): TopicInfo {

@@ -1,4 +1,4 @@
-import type { Sql } from "./sql";
+import { json, type Sql } from "../storage/sql";
 
 interface LeaseRow extends Record<string, SqlStorageValue> {
   id: number;
@@ -18,8 +18,6 @@ export interface Lease {
   seqs: number[];
 }
 
-export const json = (values: Iterable<number>) => JSON.stringify([...values]);
-
 /**
  * The `leases` table: one row per delivered batch rather than per message, so
  * delivering and acking a batch of a hundred costs two row writes, not two
@@ -34,7 +32,6 @@ export class Leases {
 
   constructor(sql: Sql) {
     this.#sql = sql;
-    this.load();
   }
 
   load(): void {
@@ -54,11 +51,10 @@ export class Leases {
 
   add(subscription: string, consumer: string | null, expiresAt: number, seqs: number[]): void {
     const row = this.#sql.one<{ id: number }>(
-      "INSERT INTO leases (subscription, consumer, expires_at, first_seq, seqs) VALUES (?, ?, ?, ?, ?) RETURNING id",
+      "INSERT INTO leases (subscription, consumer, expires_at, seqs) VALUES (?, ?, ?, ?) RETURNING id",
       subscription,
       consumer,
       expiresAt,
-      Math.min(...seqs),
       json(seqs),
     );
     const id = (row as { id: number }).id;
@@ -109,12 +105,7 @@ export class Leases {
         this.#sql.run("DELETE FROM leases WHERE id = ?", lease.id);
         this.#byId.delete(lease.id);
       } else {
-        this.#sql.run(
-          "UPDATE leases SET seqs = ?, first_seq = ? WHERE id = ?",
-          json(lease.seqs),
-          Math.min(...lease.seqs),
-          lease.id,
-        );
+        this.#sql.run("UPDATE leases SET seqs = ? WHERE id = ?", json(lease.seqs), lease.id);
       }
     }
   }

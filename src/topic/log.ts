@@ -1,8 +1,8 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import { encodeBody, type WireMessage } from "../protocol/message";
+import type { PublishInput, PublishReceipt, TopicConfig } from "../protocol/topic-rpc";
+import type { Sql } from "../storage/sql";
 import { DEFAULT_TOPIC_CONFIG } from "./config";
-import type { Sql } from "./sql";
-import type { PublishInput, PublishReceipt, TopicConfig } from "./types";
 
 /** What a topic knows about itself, kept in the `meta` table. */
 export interface TopicMeta {
@@ -68,7 +68,6 @@ export class Log {
 
   constructor(sql: Sql) {
     this.#sql = sql;
-    this.load();
   }
 
   /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */

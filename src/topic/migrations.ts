@@ -1,9 +1,7 @@
-import type { Sql } from "./sql";
-
 /**
- * Append-only numbered schema migrations of a topic's database. Never edit a
- * released migration: add the next one. Each runs in its own transaction, and
- * the code refuses to open a database written by a newer version than it knows.
+ * Append-only numbered schema migrations of a topic's database, run by
+ * `migrate` (../storage/migrate.ts). Never edit a released migration: add the
+ * next one.
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: the log, idempotency keys, subscriptions and their delivery state.
@@ -67,41 +65,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subscription, seq)
   ) WITHOUT ROWID;
   `,
+  // 2: leases are mirrored in memory, which finds the lowest seq itself.
+  "ALTER TABLE leases DROP COLUMN first_seq;",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
-
-function currentVersion(sql: Sql): number {
-  const table = sql.one("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-  if (!table) return 0;
-  return sql.number("SELECT version FROM schema_version") ?? 0;
-}
-
-/**
- * Brings the database up to `SCHEMA_VERSION`. Returns the version found, so
- * callers can tell a fresh database (0) from an upgrade.
- *
- * @throws when the database is newer than this code: running old code on a
- * newer schema could silently corrupt it.
- */
-export function migrate(
-  sql: Sql,
-  transaction: (fn: () => void) => void,
-  migrations: readonly string[] = MIGRATIONS,
-): number {
-  const found = currentVersion(sql);
-  if (found > migrations.length) {
-    throw new Error(
-      `topic database is at schema version ${found}, newer than this code knows (${migrations.length}); deploy a newer edge-broker`,
-    );
-  }
-  for (let version = found + 1; version <= migrations.length; version++) {
-    transaction(() => {
-      if (version === 1) sql.run("CREATE TABLE schema_version (version INTEGER NOT NULL)");
-      sql.run(migrations[version - 1] as string);
-      sql.run("DELETE FROM schema_version");
-      sql.run("INSERT INTO schema_version (version) VALUES (?)", version);
-    });
-  }
-  return found;
-}

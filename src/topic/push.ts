@@ -2,7 +2,8 @@ import type { WireMessage } from "../protocol/message";
 import type { ServerFrame } from "../protocol/ws-frames";
 import type { Delivery } from "./delivery";
 import { type Log, toWire } from "./log";
-import type { SocketState, Sockets } from "./sockets";
+import type { OpenSockets, SocketState } from "./open-sockets";
+import type { TopicStore } from "./store";
 import type { Subscription } from "./subscriptions";
 
 /** Most messages in one frame, and most pushed to one socket per round. */
@@ -18,6 +19,45 @@ export const messagesFrame = (messages: WireMessage[]): ServerFrame =>
     : { type: "messages", messages };
 
 /**
+ * Push delivery (DESIGN.md §3, §5): after every change, consumer sockets get what their
+ * subscription has available within their credit, and live tails what the log has after them.
+ */
+export class Push {
+  readonly #store: TopicStore;
+  readonly #sockets: OpenSockets;
+  /** Rotates which consumer is served first, so no socket is always last. */
+  #rotate = 0;
+  #feeding = false;
+
+  constructor(store: TopicStore, sockets: OpenSockets) {
+    this.#store = store;
+    this.#sockets = sockets;
+  }
+
+  pump(): void {
+    const { log, subscriptions, delivery } = this.#store;
+    if (!log.meta) return;
+    const now = Date.now();
+    this.#store.transaction(() => {
+      for (const subscription of subscriptions.all()) {
+        pushToConsumers(subscription, this.#sockets, delivery, now, this.#rotate++);
+      }
+    });
+    this.#feed();
+  }
+
+  /** A tail far behind catches up a page per turn, leaving room for other work in between. */
+  #feed(): void {
+    if (!feedTails(this.#sockets, this.#store.log) || this.#feeding) return;
+    this.#feeding = true;
+    setTimeout(() => {
+      this.#feeding = false;
+      if (this.#store.log.meta) this.#feed();
+    }, 0);
+  }
+}
+
+/**
  * Pushes a subscription's available messages to its sockets, round-robin in
  * chunks, within each socket's credit (`maxInFlight` minus what it holds).
  * Competing consumers thus share the messages and a slow one is never flooded.
@@ -25,7 +65,7 @@ export const messagesFrame = (messages: WireMessage[]): ServerFrame =>
  */
 export function pushToConsumers(
   subscription: Subscription,
-  sockets: Sockets,
+  sockets: OpenSockets,
   delivery: Delivery,
   now: number,
   rotate: number,
@@ -70,7 +110,7 @@ export function pushToConsumers(
  * publish fanned out to a thousand tails is read and encoded once. Returns
  * true when some socket has more to catch up on.
  */
-export function feedTails(sockets: Sockets, log: Log): boolean {
+export function feedTails(sockets: OpenSockets, log: Log): boolean {
   const groups = new Map<number, { ws: WebSocket; state: SocketState }[]>();
   for (const ws of sockets.tails()) {
     const state = sockets.state(ws);

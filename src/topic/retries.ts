@@ -1,6 +1,5 @@
-import { json } from "./leases";
+import { json, type Sql } from "../storage/sql";
 import type { MessageRow } from "./log";
-import type { Sql } from "./sql";
 
 /** A due retry joined with its message; the message columns are null when retention deleted it. */
 export type DueRow = MessageRow & { attempts: number; r_seq: number };
@@ -94,6 +93,13 @@ export class Retries {
       "UPDATE retries SET available_at = 0 WHERE available_at > 0 AND available_at <= ?",
       now,
     );
+  }
+
+  /** The lowest seq with a row, of one subscription or of all. */
+  lowestSeq(subscription?: string): number | null {
+    return subscription === undefined
+      ? this.#sql.number("SELECT MIN(seq) FROM retries")
+      : this.#sql.number("SELECT MIN(seq) FROM retries WHERE subscription = ?", subscription);
   }
 
   nextDue(): number | null {

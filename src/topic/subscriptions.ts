@@ -1,6 +1,10 @@
+import type {
+  SubscriptionConfig,
+  SubscriptionConfigPatch,
+  SubscriptionCounters,
+} from "../protocol/topic-rpc";
+import type { Sql } from "../storage/sql";
 import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig } from "./config";
-import type { Sql } from "./sql";
-import type { SubscriptionConfig, SubscriptionConfigPatch, SubscriptionCounters } from "./types";
 
 /** A subscription as cached in memory; the `subscriptions` row is the truth. */
 export interface Subscription {
@@ -28,7 +32,6 @@ export class Subscriptions {
 
   constructor(sql: Sql) {
     this.#sql = sql;
-    this.load();
   }
 
   load(): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isOriginAllowed, isWebSocketUpgrade, parseAllowedOrigins } from "../../src/auth/origin";
+import { isOriginAllowed, parseAllowedOrigins } from "../../src/auth/origin";
+import { isWebSocketUpgrade } from "../../src/protocol/ws-handshake";
 
 describe("parseAllowedOrigins", () => {
   it("is null (no check) when unset or blank", () => {

@@ -8,7 +8,7 @@ import {
   parseClientFrame,
   parseCloseReason,
   parseServerFrame,
-} from "../../src/protocol/ws";
+} from "../../src/protocol/ws-schemas";
 
 const parse = (frame: unknown) => parseClientFrame(typeof frame === "string" ? frame : JSON.stringify(frame));
 

@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "
 import { expect } from "vitest";
 import type { AuthVars } from "../../src/auth/config";
 import { type AuthEnv, auth, requireRight } from "../../src/auth/middleware";
+import { echoSubprotocol } from "../../src/protocol/ws-handshake";
 
 /** A JWT_SECRET long enough to be accepted (32 bytes). */
 export const SECRET = "s3cret-s3cret-s3cret-s3cret-0123";
@@ -14,7 +15,7 @@ export function authApp(): Hono<AuthEnv> {
   app.get("/healthz", (c) => c.text("ok"));
   app.use("/v1/*", auth());
   const echo = (c: Context<AuthEnv>) =>
-    c.json({ principal: c.get("principal"), subprotocol: c.get("subprotocol") });
+    c.json({ principal: c.get("principal"), subprotocol: echoSubprotocol(c.req.raw) });
   app.get("/v1/whoami", echo);
   app.post("/v1/topics/:topic/messages", requireRight("publish"), echo);
   app.get("/v1/topics/:topic/messages", requireRight("subscribe"), echo);

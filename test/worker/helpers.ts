@@ -1,8 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Result } from "../../src/protocol/errors";
+import type { PublishInput } from "../../src/protocol/topic-rpc";
 import type { Topic } from "../../src/topic/topic";
-import type { PublishInput } from "../../src/topic/types";
 
 /** A fresh topic name per test, so tests never share state. */
 export const freshTopic = (prefix = "t") => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;

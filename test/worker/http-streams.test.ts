@@ -74,8 +74,8 @@ async function sseEvents(
 describe("WebSocket routes", () => {
   it("upgrades a consumer socket, answering the offered subprotocol", async () => {
     const topic = freshTopic();
-    unwrap(await topicStub(topic).putSubscription(topic, "s", { startAt: "earliest" }));
-    unwrap(await topicStub(topic).publish(topic, [text("hi")]));
+    unwrap(await topicStub(topic).putSubscription("s", { startAt: "earliest" }));
+    unwrap(await topicStub(topic).publish([text("hi")]));
     const res = await exports.default.fetch(`http://broker/v1/topics/${topic}/subscriptions/s/ws`, {
       headers: upgradeHeaders,
     });
@@ -104,7 +104,7 @@ describe("WebSocket routes", () => {
 
   it("tails from after= over the worker", async () => {
     const topic = freshTopic();
-    unwrap(await topicStub(topic).publish(topic, [text("a"), text("b")]));
+    unwrap(await topicStub(topic).publish([text("a"), text("b")]));
     const res = await exports.default.fetch(`http://broker/v1/topics/${topic}/ws?after=1`, {
       headers: upgradeHeaders,
     });
@@ -118,7 +118,7 @@ describe("WebSocket routes", () => {
 
   it("closes a socket with 1008 when its token expires", async () => {
     const topic = freshTopic();
-    unwrap(await topicStub(topic).publish(topic, [text("a")]));
+    unwrap(await topicStub(topic).publish([text("a")]));
     const secured = { ...env, AUTH: "required", JWT_SECRET: SECRET } as Env;
     // Expired ten seconds ago: still inside the verifier's clock tolerance, so the upgrade is accepted.
     const token = await hs256({ cap: { [topic]: ["subscribe"] }, exp: nowS() - 10 });
@@ -174,13 +174,8 @@ describe("WebSocket refusals and credit", () => {
 
   it("starts a consumer with the credit it asks for in ?maxInFlight=", async () => {
     const topic = freshTopic();
-    unwrap(await topicStub(topic).putSubscription(topic, "s", { startAt: "earliest" }));
-    unwrap(
-      await topicStub(topic).publish(
-        topic,
-        Array.from({ length: 5 }, (_, i) => text(`m${i}`)),
-      ),
-    );
+    unwrap(await topicStub(topic).putSubscription("s", { startAt: "earliest" }));
+    unwrap(await topicStub(topic).publish(Array.from({ length: 5 }, (_, i) => text(`m${i}`))));
     const res = await exports.default.fetch(
       `http://broker/v1/topics/${topic}/subscriptions/s/ws?maxInFlight=2`,
       {
@@ -202,7 +197,7 @@ describe("WebSocket refusals and credit", () => {
 describe("SSE", () => {
   it("streams the log with id = seq, and resumes after Last-Event-ID", async () => {
     const topic = freshTopic();
-    unwrap(await topicStub(topic).publish(topic, [text("a"), text("b"), text("c")]));
+    unwrap(await topicStub(topic).publish([text("a"), text("b"), text("c")]));
     const first = await exports.default.fetch(`http://broker/v1/topics/${topic}/messages?after=0`, {
       headers: { Accept: "text/event-stream" },
     });
@@ -222,12 +217,12 @@ describe("SSE", () => {
 
   it("delivers a message published while the stream waits", async () => {
     const topic = freshTopic();
-    unwrap(await topicStub(topic).publish(topic, [text("first")]));
+    unwrap(await topicStub(topic).publish([text("first")]));
     const res = await exports.default.fetch(`http://broker/v1/topics/${topic}/messages?after=1`, {
       headers: { Accept: "text/event-stream" },
     });
     const reading = sseEvents(res, 1);
-    unwrap(await topicStub(topic).publish(topic, [text("live")]));
+    unwrap(await topicStub(topic).publish([text("live")]));
     const messages = (await reading).filter((e) => e.event === "message");
     expect(JSON.parse(messages[0]?.data as string)).toMatchObject({ seq: 2, data: "live" });
   });

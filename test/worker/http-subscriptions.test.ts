@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WireMessage } from "../../src/protocol/message";
-import type { SubscriptionInfo } from "../../src/topic/types";
+import type { SubscriptionInfo } from "../../src/protocol/topic-rpc";
 import { freshTopic } from "./helpers";
 import { call, expectJson, expectProblem, topicExists } from "./http-support";
 

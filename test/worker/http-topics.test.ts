@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { TopicInfo } from "../../src/topic/types";
+import type { TopicInfo } from "../../src/protocol/topic-rpc";
 import { freshTopic } from "./helpers";
 import { call, expectJson, expectProblem, topicExists } from "./http-support";
 

@@ -1,9 +1,16 @@
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS, migrate, SCHEMA_VERSION } from "../../src/topic/migrations";
-import { Sql } from "../../src/topic/sql";
+import type { Registry } from "../../src/registry/registry";
+import { REGISTRY_MIGRATIONS } from "../../src/registry/registry";
+import { migrate as migrateWith } from "../../src/storage/migrate";
+import { Sql } from "../../src/storage/sql";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/topic/migrations";
 import type { Topic } from "../../src/topic/topic";
-import { freshTopic, text, topicStub, unwrap } from "./helpers";
+import { freshTopic, sqlIn, text, topicStub, unwrap } from "./helpers";
+
+const migrate = (sql: Sql, tx: (fn: () => void) => void, migrations: readonly string[] = MIGRATIONS) =>
+  migrateWith(sql, tx, migrations, "topic");
 
 const inObject = <R>(fn: (sql: Sql, state: DurableObjectState) => R) =>
   runInDurableObject(topicStub(freshTopic()), (_instance: Topic, state) =>
@@ -75,10 +82,75 @@ describe("migrations", () => {
   it("a topic keeps working after its database is opened again", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    unwrap(await topic.publish(name, [text("a")]));
+    unwrap(await topic.publish([text("a")]));
     await runInDurableObject(topic, (_i: Topic, state) =>
       migrate(new Sql(state.storage.sql), (fn) => state.storage.transactionSync(fn)),
     );
-    expect(unwrap(await topic.publish(name, [text("b")]))[0]?.seq).toBe(2);
+    expect(unwrap(await topic.publish([text("b")]))[0]?.seq).toBe(2);
+  });
+
+  it("migration 2 drops leases.first_seq and keeps every lease", async () => {
+    const result = await inObject((sql, state) => {
+      const tx = (fn: () => void) => state.storage.transactionSync(fn);
+      state.storage.deleteAll();
+      migrate(sql, tx, MIGRATIONS.slice(0, 1));
+      sql.run(
+        "INSERT INTO leases (subscription, consumer, expires_at, first_seq, seqs) VALUES ('s', NULL, 5, 3, '[3,4]')",
+      );
+      migrate(sql, tx);
+      return {
+        columns: sql.all<{ name: string }>("SELECT name FROM pragma_table_info('leases')").map((c) => c.name),
+        leases: sql.all("SELECT subscription, expires_at, seqs FROM leases"),
+      };
+    });
+    expect(result.columns).not.toContain("first_seq");
+    expect(result.leases).toEqual([{ subscription: "s", expires_at: 5, seqs: "[3,4]" }]);
+  });
+
+  it("a topic that leases messages after the upgrade reads its leases back", async () => {
+    const name = freshTopic();
+    const topic = topicStub(name);
+    unwrap(await topic.putSubscription("s", { startAt: "earliest" }));
+    unwrap(await topic.publish([text("a"), text("b")]));
+    expect(unwrap(await topic.pull("s", { max: 2, wait: 0 })).messages).toHaveLength(2);
+    expect(await sqlIn(name, "SELECT seqs FROM leases")).toEqual([{ seqs: "[1,2]" }]);
+    expect(unwrap(await topic.ack("s", [1]))).toEqual({ acked: 1 });
+    expect(await sqlIn(name, "SELECT seqs FROM leases")).toEqual([{ seqs: "[2]" }]);
+  });
+});
+
+describe("registry migrations", () => {
+  const registry = () => env.REGISTRY.getByName(`registry-${crypto.randomUUID()}`);
+
+  it("adopt a catalogue created before migrations were numbered, keeping its topics", async () => {
+    const stub = registry();
+    const result = await runInDurableObject(stub, (_r: Registry, state) => {
+      const sql = new Sql(state.storage.sql);
+      state.storage.deleteAll();
+      // As the catalogue was first created: the table alone, no schema_version.
+      sql.run("CREATE TABLE topics (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID");
+      sql.run("INSERT INTO topics VALUES ('old', 1)");
+      migrateWith(sql, (fn) => state.storage.transactionSync(fn), REGISTRY_MIGRATIONS, "registry");
+      return {
+        version: sql.number("SELECT version FROM schema_version"),
+        topics: sql.all("SELECT name FROM topics"),
+      };
+    });
+    expect(result).toEqual({ version: REGISTRY_MIGRATIONS.length, topics: [{ name: "old" }] });
+  });
+
+  it("refuse a catalogue newer than the code", async () => {
+    const stub = registry();
+    const error = await runInDurableObject(stub, (_r: Registry, state) => {
+      const sql = new Sql(state.storage.sql);
+      sql.run("UPDATE schema_version SET version = ?", REGISTRY_MIGRATIONS.length + 1);
+      try {
+        migrateWith(sql, (fn) => state.storage.transactionSync(fn), REGISTRY_MIGRATIONS, "registry");
+        return null;
+      } catch (e) {
+        return String(e);
+      }
+    });
+    expect(error).toMatch(/registry database is at schema version 2, newer than this code knows/);
   });
 });

@@ -7,7 +7,7 @@ import { countMessages, openSocket } from "./ws-helpers";
 async function subscribed(config = {}) {
   const name = freshTopic();
   const topic = topicStub(name);
-  unwrap(await topic.putSubscription(name, "work", { startAt: "earliest", ...config }));
+  unwrap(await topic.putSubscription("work", { startAt: "earliest", ...config }));
   return { name, topic };
 }
 
@@ -17,7 +17,7 @@ describe("WebSocket consumers", () => {
     const socket = await openSocket(name, { subscription: "work" });
     await socket.until((f) => f[0]?.type === "hello");
     expect(socket.frames[0]).toMatchObject({ type: "hello", topic: name, subscription: "work" });
-    unwrap(await topic.publish(name, [text("a"), text("b")]));
+    unwrap(await topic.publish([text("a"), text("b")]));
     await socket.until(countMessages(2));
     expect(socket.messages().map((m) => [m.data, m.attempt])).toEqual([
       ["a", 1],
@@ -31,12 +31,7 @@ describe("WebSocket consumers", () => {
     const socket = await openSocket(name, { subscription: "work" });
     socket.send({ type: "flow", maxInFlight: 3, id: "f1" });
     await socket.until((f) => f.some((x) => x.type === "ok"));
-    unwrap(
-      await topic.publish(
-        name,
-        Array.from({ length: 10 }, (_, i) => text(`m${i}`)),
-      ),
-    );
+    unwrap(await topic.publish(Array.from({ length: 10 }, (_, i) => text(`m${i}`))));
     await socket.until(countMessages(3));
     // The push happens before publish answers, so the broker's own count is final here.
     expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ inFlight: 3, delivered: 3 });
@@ -53,12 +48,7 @@ describe("WebSocket consumers", () => {
     const two = await openSocket(name, { subscription: "work" });
     for (const s of [one, two]) s.send({ type: "flow", maxInFlight: 5 });
     await one.until((f) => f.length >= 1);
-    unwrap(
-      await topic.publish(
-        name,
-        Array.from({ length: 10 }, (_, i) => text(`m${i}`)),
-      ),
-    );
+    unwrap(await topic.publish(Array.from({ length: 10 }, (_, i) => text(`m${i}`))));
     await one.until(() => one.messages().length + two.messages().length >= 10);
     const seqs = [...one.messages(), ...two.messages()].map((m) => m.seq).sort((a, b) => a - b);
     expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -71,7 +61,7 @@ describe("WebSocket consumers", () => {
   it("hands a departed consumer's unacked messages to the others at once", async () => {
     const { name, topic } = await subscribed();
     const leaver = await openSocket(name, { subscription: "work" });
-    unwrap(await topic.publish(name, [text("x")]));
+    unwrap(await topic.publish([text("x")]));
     await leaver.until(countMessages(1));
     const stayer = await openSocket(name, { subscription: "work" });
     await stayer.until((f) => f[0]?.type === "hello");
@@ -144,10 +134,10 @@ describe("WebSocket consumers", () => {
   it("keeps delivering to a hibernated socket after the object is evicted", async () => {
     const { name, topic } = await subscribed();
     const socket = await openSocket(name, { subscription: "work" });
-    unwrap(await topic.publish(name, [text("before")]));
+    unwrap(await topic.publish([text("before")]));
     await socket.until(countMessages(1));
     await evictDurableObject(topic, { webSockets: "hibernate" });
-    unwrap(await topic.publish(name, [text("after")]));
+    unwrap(await topic.publish([text("after")]));
     await socket.until(countMessages(2));
     socket.send({ type: "ack", seqs: [1, 2], id: "a" });
     await socket.until((f) => f.some((x) => x.type === "ok"));
@@ -161,12 +151,12 @@ describe("live tail", () => {
   it("starts at the tail without after, and replays the backlog with after", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    unwrap(await topic.publish(name, [text("old1"), text("old2")]));
+    unwrap(await topic.publish([text("old1"), text("old2")]));
     const fromNow = await openSocket(name);
     const replay = await openSocket(name, { after: 0 });
     await fromNow.until((f) => f[0]?.type === "hello");
     expect(fromNow.frames[0]).toMatchObject({ type: "hello", after: 2 });
-    unwrap(await topic.publish(name, [text("new")]));
+    unwrap(await topic.publish([text("new")]));
     await fromNow.until(countMessages(1));
     await replay.until(countMessages(3));
     expect(fromNow.messages().map((m) => m.data)).toEqual(["new"]);
@@ -178,12 +168,12 @@ describe("live tail", () => {
   it("resumes after a reconnect with no gap and no duplicate", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    unwrap(await topic.publish(name, [text("1")]));
+    unwrap(await topic.publish([text("1")]));
     const first = await openSocket(name, { after: 0 });
     await first.until(countMessages(1));
     first.ws.close(1000);
     await first.closed;
-    unwrap(await topic.publish(name, [text("2"), text("3")]));
+    unwrap(await topic.publish([text("2"), text("3")]));
     const last = first.messages().at(-1)?.seq as number;
     const second = await openSocket(name, { after: last });
     await second.until(countMessages(2));
@@ -194,10 +184,10 @@ describe("live tail", () => {
   it("reports an epoch change instead of resuming across a re-created topic", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    unwrap(await topic.publish(name, [text("1")]));
+    unwrap(await topic.publish([text("1")]));
     const old = unwrap(await topic.info()).epoch;
     unwrap(await topic.destroy());
-    unwrap(await topic.publish(name, [text("fresh")]));
+    unwrap(await topic.publish([text("fresh")]));
     const socket = await openSocket(name, { after: 1, epoch: old });
     expect((await socket.closed).code).toBe(CLOSE_CODES.EPOCH_CHANGED);
   });
@@ -205,12 +195,7 @@ describe("live tail", () => {
   it("catches a tail up on a backlog larger than a page", async () => {
     const name = freshTopic();
     const topic = topicStub(name);
-    unwrap(
-      await topic.publish(
-        name,
-        Array.from({ length: 1_200 }, (_, i) => text(String(i))),
-      ),
-    );
+    unwrap(await topic.publish(Array.from({ length: 1_200 }, (_, i) => text(String(i)))));
     const socket = await openSocket(name, { after: 0 });
     await socket.until(countMessages(1_200), 10_000);
     const seqs = socket.messages().map((m) => m.seq);
@@ -222,7 +207,7 @@ describe("live tail", () => {
 describe("limits", () => {
   it("refuses a socket past the topic's cap with 1013 and rate_limited", async () => {
     const name = freshTopic();
-    unwrap(await topicStub(name).publish(name, [text("x")]));
+    unwrap(await topicStub(name).publish([text("x")]));
     const open = [];
     for (let i = 0; i < 20; i++) open.push(await openSocket(name));
     const refused = await openSocket(name);

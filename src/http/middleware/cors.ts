@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { readAuthConfig } from "../../auth/config";
 import { isOriginAllowed } from "../../auth/origin";
-import type { BrokerEnv } from "../app";
+import type { BrokerEnv } from "../env";
 
 /**
  * Lets pages on other origins call the HTTP API from a browser. Credentials are

@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/capabilities";
-import { isWebSocketUpgrade } from "../../auth/origin";
 import { refuseSocket } from "../../auth/refuse-socket";
+import { problemResponse } from "../../protocol/problem";
 import { CLOSE_CODES } from "../../protocol/ws-frames";
-import type { BrokerEnv } from "../app";
-import { problemResponse } from "../errors";
+import { isWebSocketUpgrade } from "../../protocol/ws-handshake";
+import type { BrokerEnv } from "../env";
 
 /** What a limiter counts: HTTP publishes (single and batch), and streams opened (WebSocket, SSE). */
 export type LimitedAction = "publish" | "connect";
@@ -93,7 +93,7 @@ export function rateLimit(
       // Told on the socket, as auth refusals are: close 1013 (try again later), which clients back off from.
       return refuseSocket(c.req.raw, CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
     }
-    return problemResponse("rate_limited", detail, 429, { "Retry-After": String(retryAfter) });
+    return problemResponse("rate_limited", detail, { headers: { "Retry-After": String(retryAfter) } });
   };
 }
 

@@ -15,9 +15,9 @@ import {
 } from "../../protocol/http";
 import { LIMITS } from "../../protocol/limits";
 import { isJsonType } from "../../protocol/message";
-import type { PublishInput, ReadOptions } from "../../topic/types";
-import type { BrokerEnv } from "../app";
+import type { PublishInput, ReadOptions } from "../../protocol/topic-rpc";
 import { readBodyLimited } from "../body";
+import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { rateLimit, wantsEventStream } from "../middleware/rate-limit";
@@ -89,7 +89,7 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
   if (delay !== undefined) input.delay = delay;
   if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
 
-  const [receipt] = unwrap(await c.env.TOPIC.getByName(topic).publish(topic, [input]));
+  const [receipt] = unwrap(await c.env.TOPIC.getByName(topic).publish([input]));
   return c.json(receipt, 201);
 });
 
@@ -123,7 +123,7 @@ messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 messageRoutes.post("/:topic/batch", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
-  const receipts = unwrap(await c.env.TOPIC.getByName(topic).publish(topic, messages));
+  const receipts = unwrap(await c.env.TOPIC.getByName(topic).publish(messages));
   return c.json({ messages: receipts }, 201);
 });
 messageRoutes.all("/:topic/batch", methodNotAllowed("POST"));

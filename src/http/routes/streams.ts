@@ -5,7 +5,7 @@ import { withoutCredentials } from "../../auth/credentials";
 import { requireRight } from "../../auth/middleware";
 import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http";
 import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
-import type { BrokerEnv } from "../app";
+import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError } from "../errors";
 import { nameParam, queryInput } from "../input";
 import { rateLimit } from "../middleware/rate-limit";

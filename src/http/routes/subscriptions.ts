@@ -9,8 +9,8 @@ import {
   seekSchema,
   subscriptionPutSchema,
 } from "../../protocol/http";
-import type { SubscriptionConfigPatch } from "../../topic/types";
-import type { BrokerEnv } from "../app";
+import type { SubscriptionConfigPatch } from "../../protocol/topic-rpc";
+import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
 
@@ -40,7 +40,7 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
       `this credential lacks "publish" on deadLetterTopic "${patch.deadLetterTopic}"`,
     );
   }
-  const result = unwrap(await c.env.TOPIC.getByName(topic).putSubscription(topic, sub, patch));
+  const result = unwrap(await c.env.TOPIC.getByName(topic).putSubscription(sub, patch));
   if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
   return c.json(result.subscription, result.created ? 201 : 200);
 });

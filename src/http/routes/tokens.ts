@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { requireRight } from "../../auth/middleware";
 import { MintRequestSchema, mintToken } from "../../auth/mint";
-import type { BrokerEnv } from "../app";
+import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput } from "../input";
 

@@ -2,13 +2,11 @@ import { Hono } from "hono";
 import { can, RIGHTS } from "../../auth/capabilities";
 import { requireRight } from "../../auth/middleware";
 import { listTopicsQuerySchema, topicPutSchema } from "../../protocol/http";
-import type { TopicConfigPatch } from "../../topic/types";
-import type { BrokerEnv } from "../app";
+import { REGISTRY_NAME } from "../../protocol/registry";
+import type { TopicConfigPatch } from "../../protocol/topic-rpc";
+import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
-
-/** The one Registry Durable Object that catalogues every topic. */
-const REGISTRY_NAME = "global";
 
 /** `/v1/topics` and `/v1/topics/{topic}`: the catalogue and each topic's config and stats. */
 export const topicRoutes = new Hono<BrokerEnv>();
@@ -27,7 +25,7 @@ topicRoutes.all("/", methodNotAllowed("GET"));
 topicRoutes.put("/:topic", requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const patch: TopicConfigPatch = await bodyInput(c, topicPutSchema);
-  const { created, topic: info } = unwrap(await c.env.TOPIC.getByName(topic).putConfig(topic, patch));
+  const { created, topic: info } = unwrap(await c.env.TOPIC.getByName(topic).putConfig(patch));
   if (created) c.header("Location", `/v1/topics/${topic}`);
   return c.json(info, created ? 201 : 200);
 });

@@ -1,6 +1,6 @@
-import { echoSubprotocol } from "../auth/credentials";
 import type { ErrorCode } from "../protocol/errors";
 import { CLOSE_CODES, closeReason, type ServerFrame } from "../protocol/ws-frames";
+import { echoSubprotocol } from "../protocol/ws-handshake";
 
 /**
  * What a socket needs to survive hibernation, kept in its attachment (the
@@ -23,9 +23,6 @@ export interface SocketState {
   expiresAt: number | null;
 }
 
-const TAIL_TAG = "tail";
-const subscriptionTag = (name: string) => `sub:${name}`;
-
 /** Open sockets by role: live tails, and the consumers of each subscription. */
 interface Roles {
   tails: Set<WebSocket>;
@@ -36,18 +33,20 @@ interface Roles {
 const SAVE_DELAY_MS = 1_000;
 
 /**
- * Per-socket state in attachments, and the sockets by role. Both are cached in
- * memory and rebuilt from the runtime after a wake-up (`getWebSockets`,
- * `deserializeAttachment`): a publish fanned out to a thousand sockets must not
- * list and deserialize a thousand attachments.
+ * The topic's open sockets: per-socket state in attachments, and the sockets by role. Both are
+ * cached in memory and rebuilt from the runtime after a wake-up (`getWebSockets`,
+ * `deserializeAttachment`): a publish fanned out to a thousand sockets must not list and
+ * deserialize a thousand attachments.
  */
-export class Sockets {
+export class OpenSockets {
   readonly #ctx: DurableObjectState;
   readonly #states = new WeakMap<WebSocket, SocketState>();
   #roles: Roles | null = null;
   /** Sockets whose cached state is ahead of their attachment. */
   readonly #unsaved = new Set<WebSocket>();
   #saving = false;
+  /** The earliest token expiry among open sockets; `undefined` until worked out. */
+  #earliestExpiry: number | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState) {
     this.#ctx = ctx;
@@ -57,10 +56,13 @@ export class Sockets {
   accept(request: Request, state: SocketState): { response: Response; socket: WebSocket } {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const tags = [state.kind === "tail" ? TAIL_TAG : subscriptionTag(state.subscription as string)];
-    this.#ctx.acceptWebSocket(server, tags);
+    this.#ctx.acceptWebSocket(server);
     this.save(server, state);
     if (this.#roles) this.#add(this.#roles, server, state);
+    if (state.expiresAt !== null && this.#earliestExpiry !== undefined) {
+      this.#earliestExpiry =
+        this.#earliestExpiry === null ? state.expiresAt : Math.min(this.#earliestExpiry, state.expiresAt);
+    }
     // Echo the subprotocol only when offered: browsers fail a handshake whose
     // answer they did not offer, and never echo a bearer.<token> entry.
     const protocol = echoSubprotocol(request);
@@ -107,10 +109,23 @@ export class Sockets {
   /** Forgets a socket that closed. */
   forget(ws: WebSocket): void {
     this.#unsaved.delete(ws);
+    const state = this.state(ws);
+    if (state?.expiresAt === this.#earliestExpiry) this.#earliestExpiry = undefined;
     if (!this.#roles) return;
     this.#roles.tails.delete(ws);
-    const state = this.state(ws);
     if (state?.subscription !== undefined) this.#roles.consumers.get(state.subscription)?.delete(ws);
+  }
+
+  /** When the next socket's token expires (worked out again only when it may have moved). */
+  nextExpiry(): number | null {
+    if (this.#earliestExpiry !== undefined) return this.#earliestExpiry;
+    let earliest: number | null = null;
+    for (const ws of this.all()) {
+      const expiresAt = this.state(ws)?.expiresAt ?? null;
+      if (expiresAt !== null && (earliest === null || expiresAt < earliest)) earliest = expiresAt;
+    }
+    this.#earliestExpiry = earliest;
+    return earliest;
   }
 
   consumers(subscription: string): WebSocket[] {

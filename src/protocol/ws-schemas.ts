@@ -55,11 +55,11 @@
  * Codes and reasons: {@link CLOSE_CODES}, {@link closeReason}. Every close is answered.
  */
 import { z } from "zod";
-import type { PublishInput } from "../topic/types";
 import { ERROR_CODES, type ErrorCode, type Failure, fail, type Result } from "./errors";
 import { ackSchema, batchSchema, extendSchema, nackSchema, parseInput } from "./http";
 import { LIMITS } from "./limits";
 import type { WireMessage } from "./message";
+import type { PublishInput } from "./topic-rpc";
 import type * as F from "./ws-frames";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 

@@ -6,6 +6,15 @@
 export type SqlValue = string | number | null | ArrayBuffer | Uint8Array;
 type Row = Record<string, SqlStorageValue>;
 
+/**
+ * A list of numbers as one JSON binding, for `IN (SELECT value FROM json_each(?))`: a
+ * statement takes one binding however many seqs it names.
+ *
+ * @example
+ * sql.run("DELETE FROM retries WHERE seq IN (SELECT value FROM json_each(?))", json([3, 5, 8]));
+ */
+export const json = (values: Iterable<number>): string => JSON.stringify([...values]);
+
 export class Sql {
   readonly #sql: SqlStorage;
   /** Rows read and written since the object started: what SQLite storage is billed by. */

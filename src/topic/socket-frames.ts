@@ -1,8 +1,8 @@
 import { fail, type Result } from "../protocol/errors";
-import { type ParsedClientFrame, parseClientFrame } from "../protocol/ws";
+import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/ws-frames";
-import type { SocketState } from "./sockets";
-import type { PublishInput, PublishReceipt } from "./types";
+import { type ParsedClientFrame, parseClientFrame } from "../protocol/ws-schemas";
+import type { SocketState } from "./open-sockets";
 
 /** What frame handling needs from the topic. */
 export interface FrameTarget {

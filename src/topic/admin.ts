@@ -1,0 +1,127 @@
+import { fail, ok, type Result } from "../protocol/errors";
+import { LIMITS } from "../protocol/limits";
+import type {
+  SubscriptionConfigPatch,
+  SubscriptionInfo,
+  TopicConfigPatch,
+  TopicInfo,
+  TopicUsage,
+} from "../protocol/topic-rpc";
+import type { Changes } from "./changes";
+import { mergeTopicConfig } from "./config";
+import { cursorFor, noSubscription } from "./consumer-verbs";
+import { subscriptionInfo, topicInfo } from "./info";
+import type { Registration } from "./registration";
+import type { SocketEndpoint } from "./socket-endpoint";
+import type { TopicStore } from "./store";
+import type { Subscription } from "./subscriptions";
+
+export const noTopic = () => fail("not_found", "topic does not exist");
+
+/**
+ * Creating, configuring, describing and deleting the topic and its subscriptions (DESIGN.md §4).
+ * A topic is created by its first config or subscription `PUT` (or publish), and is listed by
+ * the time the request that created it is answered.
+ */
+export class TopicAdmin {
+  readonly #name: string;
+  readonly #store: TopicStore;
+  readonly #changes: Changes;
+  readonly #registration: Registration;
+  readonly #endpoint: SocketEndpoint;
+  readonly #usage: () => TopicUsage;
+
+  constructor(deps: {
+    name: string;
+    store: TopicStore;
+    changes: Changes;
+    registration: Registration;
+    endpoint: SocketEndpoint;
+    usage: () => TopicUsage;
+  }) {
+    this.#name = deps.name;
+    this.#store = deps.store;
+    this.#changes = deps.changes;
+    this.#registration = deps.registration;
+    this.#endpoint = deps.endpoint;
+    this.#usage = deps.usage;
+  }
+
+  async putConfig(patch: TopicConfigPatch): Promise<Result<{ created: boolean; topic: TopicInfo }>> {
+    const created = !this.#store.meta;
+    this.#changes.apply(() => {
+      const meta = this.#store.ensure(this.#name, Date.now());
+      meta.config = mergeTopicConfig(meta.config, patch);
+      this.#store.log.saveMeta();
+    });
+    if (created) await this.#registration.register();
+    return ok({ created, topic: this.#topicInfo() });
+  }
+
+  info(): Result<TopicInfo> {
+    return this.#store.meta ? ok(this.#topicInfo()) : noTopic();
+  }
+
+  /** Deletes the topic and everything in it; a later publish starts a new epoch. */
+  async destroy(): Promise<Result<{ deleted: true }>> {
+    const meta = this.#store.meta;
+    if (!meta) return noTopic();
+    this.#endpoint.closeTopic();
+    await this.#store.erase();
+    this.#changes.react();
+    await this.#registration.unregister(meta.name, meta.createdAt);
+    return ok({ deleted: true });
+  }
+
+  async putSubscription(
+    name: string,
+    patch: SubscriptionConfigPatch,
+  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo }>> {
+    const { subscriptions } = this.#store;
+    const existing = subscriptions.get(name);
+    if (!existing && subscriptions.size >= LIMITS.subscriptionsPerTopic) {
+      return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
+    }
+    const topicCreated = !this.#store.meta;
+    this.#changes.apply(() => {
+      const now = Date.now();
+      this.#store.ensure(this.#name, now);
+      if (existing) subscriptions.configure(existing, patch);
+      else subscriptions.create(name, now, cursorFor(this.#store, patch.startAt ?? "latest"), patch);
+    });
+    if (topicCreated) await this.#registration.register();
+    const subscription = subscriptions.get(name) as Subscription;
+    return ok({ created: !existing, subscription: this.#subscriptionInfo(subscription) });
+  }
+
+  getSubscription(name: string): Result<SubscriptionInfo> {
+    const subscription = this.#store.subscriptions.get(name);
+    return subscription ? ok(this.#subscriptionInfo(subscription)) : noSubscription(name);
+  }
+
+  deleteSubscription(name: string): Result<{ deleted: true }> {
+    const { subscriptions, delivery } = this.#store;
+    if (!subscriptions.get(name)) return noSubscription(name);
+    this.#changes.apply(() => {
+      subscriptions.delete(name);
+      delivery.forget(name);
+    });
+    this.#endpoint.closeSubscription(name);
+    return ok({ deleted: true });
+  }
+
+  listSubscriptions(): Result<{ subscriptions: SubscriptionInfo[] }> {
+    if (!this.#store.meta) return noTopic();
+    const all = this.#store.subscriptions.all();
+    return ok({ subscriptions: all.map((s) => this.#subscriptionInfo(s)) });
+  }
+
+  #topicInfo(): TopicInfo {
+    return topicInfo(this.#store.log, this.#store.subscriptions.size, this.#usage());
+  }
+
+  #subscriptionInfo(subscription: Subscription): SubscriptionInfo {
+    const consumers = this.#endpoint.consumers(subscription.name);
+    return subscriptionInfo(this.#store.log, this.#store.delivery, subscription, consumers);
+  }
+}

@@ -1,0 +1,154 @@
+import { fail } from "../protocol/errors";
+import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
+import type { Changes } from "./changes";
+import type { ConsumerVerbs } from "./consumer-verbs";
+import { close, type OpenSockets, type SocketState } from "./open-sockets";
+import type { Publishing } from "./publishing";
+import { type FrameTarget, handleFrame } from "./socket-frames";
+import type { TopicStore } from "./store";
+import { readUpgrade } from "./upgrade";
+
+/**
+ * The topic's WebSocket endpoint (DESIGN.md §5): accepts the upgrades the worker hands over,
+ * answers the frames clients send, and cleans up after sockets that close or whose token
+ * expires. Delivery to the sockets is ./push.ts's.
+ */
+export class SocketEndpoint {
+  readonly #sockets: OpenSockets;
+  readonly #store: TopicStore;
+  readonly #verbs: ConsumerVerbs;
+  readonly #publishing: Publishing;
+  readonly #changes: Changes;
+  readonly #maxSockets: number;
+
+  constructor(deps: {
+    sockets: OpenSockets;
+    store: TopicStore;
+    verbs: ConsumerVerbs;
+    publishing: Publishing;
+    changes: Changes;
+    /** Most sockets this topic holds open. */
+    maxSockets: number;
+  }) {
+    this.#sockets = deps.sockets;
+    this.#store = deps.store;
+    this.#verbs = deps.verbs;
+    this.#publishing = deps.publishing;
+    this.#changes = deps.changes;
+    this.#maxSockets = deps.maxSockets;
+  }
+
+  /**
+   * Accepts an upgrade handed over by the worker (see ./upgrade.ts). Refusals travel on the
+   * accepted socket: a browser cannot read the status of a refused upgrade.
+   */
+  open(request: Request): Response {
+    const { log, subscriptions } = this.#store;
+    const options = readUpgrade(new URL(request.url));
+    const full = this.#sockets.count >= this.#maxSockets;
+    const meta = log.meta;
+    const state: SocketState = {
+      v: 1,
+      kind: options.subscription === undefined ? "tail" : "consumer",
+      session: crypto.randomUUID(),
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      lastSent: options.after ?? (meta ? log.counters.nextSeq - 1 : 0),
+      canPublish: options.canPublish,
+      expiresAt: options.expiresAt ?? null,
+    };
+    if (options.subscription !== undefined) state.subscription = options.subscription;
+    const { response, socket } = this.#sockets.accept(request, state);
+    const refuse = (closeCode: number, code: "rate_limited" | "not_found" | "conflict", detail: string) => {
+      this.#sockets.refuse(socket, closeCode, code, detail);
+      return response;
+    };
+    if (full) {
+      const detail = `a topic holds at most ${this.#maxSockets} sockets; try again later`;
+      return refuse(CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
+    }
+    if (!meta) return refuse(CLOSE_CODES.NOT_FOUND, "not_found", `topic ${options.topic} does not exist`);
+    if (options.subscription !== undefined && !subscriptions.get(options.subscription)) {
+      const detail = `subscription ${options.subscription} does not exist`;
+      return refuse(CLOSE_CODES.NOT_FOUND, "not_found", detail);
+    }
+    this.#sockets.send(socket, {
+      type: "hello",
+      topic: meta.name,
+      ...(options.subscription === undefined
+        ? { after: state.lastSent }
+        : { subscription: options.subscription }),
+      epoch: meta.epoch,
+      session: state.session,
+    });
+    if (options.epoch !== undefined && options.epoch !== meta.epoch) {
+      const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";
+      return refuse(CLOSE_CODES.EPOCH_CHANGED, "conflict", detail);
+    }
+    // Push what is there, and arm the alarm for the socket's token expiry.
+    this.#changes.react("sockets");
+    return response;
+  }
+
+  /** A frame from a client (./socket-frames.ts); a socket whose token expired is closed instead. */
+  async message(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const state = this.#sockets.state(ws);
+    if (!state) return close(ws, CLOSE_CODES.INTERNAL, "internal: unreadable socket state");
+    if (state.expiresAt !== null && state.expiresAt <= Date.now()) {
+      this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
+      return this.closed(ws, state);
+    }
+    await handleFrame(this.#frames, ws, state, data);
+  }
+
+  /** A socket went away; a consumer's messages go to the others at once. */
+  closed(ws: WebSocket, state = this.#sockets.state(ws)): void {
+    this.#sockets.forget(ws);
+    if (state?.kind === "consumer") this.#verbs.release(state.session);
+  }
+
+  /** How many consumer sockets a subscription has. */
+  consumers(subscription: string): number {
+    return this.#sockets.consumers(subscription).length;
+  }
+
+  /** Closes sockets whose token expired (1008). */
+  closeExpired(now: number): void {
+    for (const ws of this.#sockets.all()) {
+      const state = this.#sockets.state(ws);
+      if (state?.expiresAt != null && state.expiresAt <= now) {
+        this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
+        this.closed(ws, state);
+      }
+    }
+  }
+
+  /** The topic was deleted: every socket is told (4000). */
+  closeTopic(): void {
+    const detail = "the topic was deleted";
+    this.#sockets.closeAll(this.#sockets.all(), CLOSE_CODES.TOPIC_DELETED, "not_found", detail);
+  }
+
+  /** A subscription was deleted: its consumers are told (4001). */
+  closeSubscription(name: string): void {
+    const sockets = this.#sockets.consumers(name);
+    const detail = "the subscription was deleted";
+    this.#sockets.closeAll(sockets, CLOSE_CODES.SUBSCRIPTION_DELETED, "not_found", detail);
+  }
+
+  readonly #frames: FrameTarget = {
+    ack: (name, seqs) => this.#verbs.ack(name, seqs),
+    nack: (name, seqs, delay) => this.#verbs.nack(name, seqs, delay),
+    extend: (name, seqs, ackTimeout) => this.#verbs.extend(name, seqs, ackTimeout),
+    flow: (ws, state, maxInFlight) => {
+      state.maxInFlight = maxInFlight;
+      this.#sockets.save(ws, state);
+      this.#changes.react("sockets");
+    },
+    publish: (message) =>
+      this.#store.meta
+        ? this.#publishing.publish([message])
+        : Promise.resolve(fail("not_found", "topic does not exist")),
+    send: (ws, frame) => this.#sockets.send(ws, frame),
+    close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
+  };
+}
