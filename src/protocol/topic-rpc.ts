@@ -37,6 +37,10 @@ export interface TopicStats {
   /** Messages deleted by `drop-oldest` before every subscription acked them. */
   dropped: number;
   subscriptions: number;
+  /** WebSockets open on the topic now (consumers and live tails). */
+  sockets: number;
+  /** Log reads and pulls parked in a long-poll now. */
+  longPolls: number;
 }
 
 /** What this object has cost since it last started (memory only: resets on eviction). */

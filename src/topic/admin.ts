@@ -15,6 +15,7 @@ import type { Registration } from "./registration";
 import type { SocketEndpoint } from "./socket-endpoint";
 import type { TopicStore } from "./store";
 import type { Subscription } from "./subscriptions";
+import type { Waiters } from "./waiters";
 
 export const noTopic = () => fail("not_found", "topic does not exist");
 
@@ -29,6 +30,7 @@ export class TopicAdmin {
   readonly #changes: Changes;
   readonly #registration: Registration;
   readonly #endpoint: SocketEndpoint;
+  readonly #waiters: Waiters;
   readonly #usage: () => TopicUsage;
 
   constructor(deps: {
@@ -37,6 +39,7 @@ export class TopicAdmin {
     changes: Changes;
     registration: Registration;
     endpoint: SocketEndpoint;
+    waiters: Waiters;
     usage: () => TopicUsage;
   }) {
     this.#name = deps.name;
@@ -44,6 +47,7 @@ export class TopicAdmin {
     this.#changes = deps.changes;
     this.#registration = deps.registration;
     this.#endpoint = deps.endpoint;
+    this.#waiters = deps.waiters;
     this.#usage = deps.usage;
   }
 
@@ -117,7 +121,12 @@ export class TopicAdmin {
   }
 
   #topicInfo(): TopicInfo {
-    return topicInfo(this.#store.log, this.#store.subscriptions.size, this.#usage());
+    const live = {
+      subscriptions: this.#store.subscriptions.size,
+      sockets: this.#endpoint.sockets,
+      longPolls: this.#waiters.size,
+    };
+    return topicInfo(this.#store.log, live, this.#usage());
   }
 
   #subscriptionInfo(subscription: Subscription): SubscriptionInfo {

@@ -4,7 +4,11 @@ import type { Log, TopicMeta } from "./log";
 import type { Subscription } from "./subscriptions";
 
 /** A topic's config and stats, as `GET /v1/topics/{topic}` shows them. */
-export function topicInfo(log: Log, subscriptions: number, usage: TopicUsage): TopicInfo {
+export function topicInfo(
+  log: Log,
+  live: { subscriptions: number; sockets: number; longPolls: number },
+  usage: TopicUsage,
+): TopicInfo {
   const meta = log.meta as TopicMeta;
   const c = log.counters;
   return {
@@ -20,7 +24,7 @@ export function topicInfo(log: Log, subscriptions: number, usage: TopicUsage): T
       published: c.published,
       duplicates: c.duplicates,
       dropped: c.dropped,
-      subscriptions,
+      ...live,
     },
     usage,
   };

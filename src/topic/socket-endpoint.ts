@@ -106,6 +106,11 @@ export class SocketEndpoint {
     if (state?.kind === "consumer") this.#verbs.release(state.session);
   }
 
+  /** How many sockets are open on the topic. */
+  get sockets(): number {
+    return this.#sockets.count;
+  }
+
   /** How many consumer sockets a subscription has. */
   consumers(subscription: string): number {
     return this.#sockets.consumers(subscription).length;

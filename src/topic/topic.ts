@@ -83,7 +83,15 @@ export class Topic extends DurableObject<Env> {
     const maxSockets = positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic;
     const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, maxSockets });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
-    this.#admin = new TopicAdmin({ name, store, changes, registration, endpoint, usage });
+    this.#admin = new TopicAdmin({
+      name,
+      store,
+      changes,
+      registration,
+      endpoint,
+      waiters: this.#waiters,
+      usage,
+    });
     this.#store = store;
     this.#alarm = alarm;
     this.#changes = changes;

@@ -5,6 +5,11 @@
 export class Waiters {
   readonly #parked = new Set<() => void>();
 
+  /** How many long-polls are parked. */
+  get size(): number {
+    return this.#parked.size;
+  }
+
   /** Wakes every parked long-poll to try again. */
   wake(): void {
     const parked = [...this.#parked];

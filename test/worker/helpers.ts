@@ -67,3 +67,21 @@ export async function expireLeases(name: string): Promise<void> {
 /** Makes every waiting retry of the topic due now (instead of waiting out the backoff). */
 export const dueRetries = (name: string) =>
   sqlIn(name, "UPDATE retries SET available_at = 1 WHERE available_at IS NOT NULL AND available_at > 0");
+
+/**
+ * Waits until `check` holds, trying up to `tries` times with a short pause in between (a count,
+ * not a clock: inside the runtime the clock only moves across I/O).
+ */
+export async function eventually(check: () => Promise<boolean>, tries = 500): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the condition did not hold after ${tries} tries`);
+}
+
+/** How many long-polls are parked on the topic now. */
+export async function parkedLongPolls(name: string): Promise<number> {
+  const info = await topicStub(name).info();
+  return info.ok ? info.value.stats.longPolls : 0;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WireMessage } from "../../src/protocol/message";
-import { freshTopic } from "./helpers";
+import { eventually, freshTopic, parkedLongPolls } from "./helpers";
 import { call, expectJson, expectProblem } from "./http-support";
 
 type Page = { messages: WireMessage[]; next: number; epoch: string };
@@ -62,7 +62,8 @@ describe("GET /v1/topics/{topic}/messages", () => {
     const topic = await topicWith(1);
     const started = Date.now();
     const polling = read(topic, "?after=1&wait=10s");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Publish only once the read is parked: a publish that came first would be read at once.
+    await eventually(async () => (await parkedLongPolls(topic)) === 1);
     await expectJson(
       await call("POST", `/v1/topics/${topic}/messages`, {
         body: "late",

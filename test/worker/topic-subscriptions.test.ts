@@ -157,6 +157,20 @@ describe("subscriptions", () => {
     expect(got.map((m) => m.data)).toEqual(["eu"]);
   });
 
+  it("counts in its backlog only the messages its filter lets through", async () => {
+    const { topic } = await setup({ filter: { attributes: { region: "eu" } } });
+    const us = Array.from({ length: 5 }, () => text("us", { attributes: { region: "us" } }));
+    unwrap(await topic.publish(us));
+    expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ backlog: 0 });
+    unwrap(await topic.publish([text("eu", { attributes: { region: "eu" } }), ...us]));
+    expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ backlog: 1 });
+    const got = unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages;
+    expect(got.map((m) => m.seq)).toEqual([6]);
+    expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ backlog: 1, inFlight: 1 });
+    unwrap(await topic.ack("work", [6]));
+    expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ backlog: 0, inFlight: 0 });
+  });
+
   it("ordered delivery keeps one message in flight per key and FIFO within a key", async () => {
     const { topic } = await setup({ ordered: true });
     unwrap(

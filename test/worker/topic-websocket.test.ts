@@ -46,8 +46,9 @@ describe("WebSocket consumers", () => {
     const { name, topic } = await subscribed();
     const one = await openSocket(name, { subscription: "work" });
     const two = await openSocket(name, { subscription: "work" });
-    for (const s of [one, two]) s.send({ type: "flow", maxInFlight: 5 });
-    await one.until((f) => f.length >= 1);
+    // Both credits are in force before the publish, so the split below is the broker's, not a race's.
+    for (const s of [one, two]) s.send({ type: "flow", maxInFlight: 5, id: "f" });
+    for (const s of [one, two]) await s.until((f) => f.some((x) => x.type === "ok" && x.id === "f"));
     unwrap(await topic.publish(Array.from({ length: 10 }, (_, i) => text(`m${i}`))));
     await one.until(() => one.messages().length + two.messages().length >= 10);
     const seqs = [...one.messages(), ...two.messages()].map((m) => m.seq).sort((a, b) => a - b);

@@ -22,6 +22,7 @@ import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { rateLimit, wantsEventStream } from "../middleware/rate-limit";
 import { sseResponse } from "../sse";
+import { callTopic } from "../topic-call";
 
 /**
  * A raw publish carries its attributes as headers named `X-Attr-<name>`: `X-Attr-Region: eu` sets
@@ -89,7 +90,8 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
   if (delay !== undefined) input.delay = delay;
   if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
 
-  const [receipt] = unwrap(await c.env.TOPIC.getByName(topic).publish([input]));
+  const keyed = idempotencyKey !== undefined;
+  const [receipt] = unwrap(await callTopic(c.env, topic, (t) => t.publish([input]), { idempotent: keyed }));
   return c.json(receipt, 201);
 });
 
@@ -100,22 +102,21 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
 messageRoutes.get("/:topic/messages", requireRight("subscribe"), streamLimit, async (c) => {
   const topic = nameParam(c, "topic");
   const { after, limit, wait } = queryInput(c, readQuerySchema);
-  const stub = c.env.TOPIC.getByName(topic);
   if (wantsEventStream(c)) {
     const lastEventId = c.req.header("last-event-id");
     const resume =
       lastEventId === undefined ? after : headerInput(lastEventIdSchema, "Last-Event-ID", lastEventId);
     // Refuse a missing topic with a plain 404 before the stream starts.
-    unwrap(await stub.info());
+    unwrap(await callTopic(c.env, topic, (t) => t.info()));
     return sseResponse(
-      (from, ms) => stub.read({ after: from, limit, wait: ms }),
+      (from, ms) => callTopic(c.env, topic, (t) => t.read({ after: from, limit, wait: ms })),
       resume ?? 0,
       c.req.raw.signal,
     );
   }
   const options: ReadOptions = { limit, wait };
   if (after !== undefined) options.after = after;
-  return c.json(unwrap(await stub.read(options)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.read(options))));
 });
 messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 
@@ -123,7 +124,8 @@ messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 messageRoutes.post("/:topic/batch", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
-  const receipts = unwrap(await c.env.TOPIC.getByName(topic).publish(messages));
+  const keyed = messages.every((m) => m.idempotencyKey !== undefined);
+  const receipts = unwrap(await callTopic(c.env, topic, (t) => t.publish(messages), { idempotent: keyed }));
   return c.json({ messages: receipts }, 201);
 });
 messageRoutes.all("/:topic/batch", methodNotAllowed("POST"));

@@ -4,6 +4,7 @@ import { can } from "../../auth/capabilities";
 import { withoutCredentials } from "../../auth/credentials";
 import { requireRight } from "../../auth/middleware";
 import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http";
+import { isWebSocketUpgrade } from "../../protocol/ws-handshake";
 import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError } from "../errors";
@@ -22,7 +23,7 @@ async function upgrade(
   topic: string,
   extra: Partial<UpgradeOptions>,
 ): Promise<Response> {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+  if (!isWebSocketUpgrade(c.req.raw)) {
     throw new ProblemError(
       "invalid_request",
       "this endpoint speaks WebSocket: send an Upgrade: websocket request",

@@ -13,6 +13,7 @@ import type { SubscriptionConfigPatch } from "../../protocol/topic-rpc";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
+import { callTopic } from "../topic-call";
 
 /** `/v1/topics/{topic}/subscriptions/…`: config, stats, and the pull consumer's verbs. */
 export const subscriptionRoutes = new Hono<BrokerEnv>();
@@ -21,7 +22,7 @@ const SUBSCRIPTION = "/:topic/subscriptions/:sub";
 
 subscriptionRoutes.get("/:topic/subscriptions", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).listSubscriptions()));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.listSubscriptions())));
 });
 subscriptionRoutes.all("/:topic/subscriptions", methodNotAllowed("GET"));
 
@@ -40,7 +41,7 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
       `this credential lacks "publish" on deadLetterTopic "${patch.deadLetterTopic}"`,
     );
   }
-  const result = unwrap(await c.env.TOPIC.getByName(topic).putSubscription(sub, patch));
+  const result = unwrap(await callTopic(c.env, topic, (t) => t.putSubscription(sub, patch)));
   if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
   return c.json(result.subscription, result.created ? 201 : 200);
 });
@@ -48,13 +49,13 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
 subscriptionRoutes.get(SUBSCRIPTION, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).getSubscription(sub)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.getSubscription(sub))));
 });
 
 subscriptionRoutes.delete(SUBSCRIPTION, requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
-  unwrap(await c.env.TOPIC.getByName(topic).deleteSubscription(sub));
+  unwrap(await callTopic(c.env, topic, (t) => t.deleteSubscription(sub), { idempotent: false }));
   return c.body(null, 204);
 });
 subscriptionRoutes.all(SUBSCRIPTION, methodNotAllowed("GET", "PUT", "DELETE"));
@@ -64,35 +65,35 @@ subscriptionRoutes.post(`${SUBSCRIPTION}/pull`, requireRight("subscribe"), async
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const options = await bodyInput(c, pullSchema);
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).pull(sub, options)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.pull(sub, options), { idempotent: false })));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/ack`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { seqs } = await bodyInput(c, ackSchema);
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).ack(sub, seqs)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.ack(sub, seqs))));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/nack`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { seqs, delay } = await bodyInput(c, nackSchema);
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).nack(sub, seqs, delay)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.nack(sub, seqs, delay))));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/extend`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { seqs, ackTimeout } = await bodyInput(c, extendSchema);
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).extend(sub, seqs, ackTimeout)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.extend(sub, seqs, ackTimeout))));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const { to } = await bodyInput(c, seekSchema);
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).seek(sub, to)));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.seek(sub, to))));
 });
 
 for (const verb of ["pull", "ack", "nack", "extend", "seek"]) {

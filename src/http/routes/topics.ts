@@ -7,6 +7,7 @@ import type { TopicConfigPatch } from "../../protocol/topic-rpc";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
+import { callTopic } from "../topic-call";
 
 /** `/v1/topics` and `/v1/topics/{topic}`: the catalogue and each topic's config and stats. */
 export const topicRoutes = new Hono<BrokerEnv>();
@@ -25,19 +26,19 @@ topicRoutes.all("/", methodNotAllowed("GET"));
 topicRoutes.put("/:topic", requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const patch: TopicConfigPatch = await bodyInput(c, topicPutSchema);
-  const { created, topic: info } = unwrap(await c.env.TOPIC.getByName(topic).putConfig(patch));
+  const { created, topic: info } = unwrap(await callTopic(c.env, topic, (t) => t.putConfig(patch)));
   if (created) c.header("Location", `/v1/topics/${topic}`);
   return c.json(info, created ? 201 : 200);
 });
 
 topicRoutes.get("/:topic", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
-  return c.json(unwrap(await c.env.TOPIC.getByName(topic).info()));
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.info())));
 });
 
 topicRoutes.delete("/:topic", requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
-  unwrap(await c.env.TOPIC.getByName(topic).destroy());
+  unwrap(await callTopic(c.env, topic, (t) => t.destroy(), { idempotent: false }));
   return c.body(null, 204);
 });
 topicRoutes.all("/:topic", methodNotAllowed("GET", "PUT", "DELETE"));
