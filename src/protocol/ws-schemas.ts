@@ -56,7 +56,8 @@
  */
 import { z } from "zod";
 import { ERROR_CODES, type ErrorCode, type Failure, fail, type Result } from "./errors";
-import { ackSchema, batchSchema, extendSchema, nackSchema, parseInput } from "./http";
+import { batchSchema, parseInput } from "./http";
+import { ackSchema, extendSchema, nackSchema } from "./http-consumers";
 import { LIMITS } from "./limits";
 import type { WireMessage } from "./message";
 import type { PublishInput } from "./topic-rpc";

@@ -57,7 +57,7 @@ export class Alarm {
     const times = [
       delivery.nextDue(),
       log.nextExpiry(delivery.protectedFrom()),
-      log.nextKeyExpiry(),
+      log.keys.nextExpiry(),
       this.#sources.socketExpiry(),
     ];
     // Dead letters are copied at once; registration is already under way and only needs a retry.

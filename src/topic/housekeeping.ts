@@ -32,7 +32,7 @@ export class Housekeeping {
       delivery.expireLeases(now);
       delivery.promoteDue(now);
       log.expire(now, delivery.protectedFrom());
-      log.expireKeys(now);
+      log.keys.expire(now);
     });
     let done = await this.#registration.register();
     if (delivery.deadLetters.any) done = (await copyDeadLetters(this.#store, this.#publishTo)) && done;

@@ -3,6 +3,7 @@ import { encodeBody, type WireMessage } from "../protocol/message";
 import type { PublishInput, PublishReceipt, TopicConfig } from "../protocol/topic-rpc";
 import type { Sql } from "../storage/sql";
 import { DEFAULT_TOPIC_CONFIG } from "./config";
+import { IdempotencyKeys } from "./idempotency-keys";
 
 /** What a topic knows about itself, kept in the `meta` table. */
 export interface TopicMeta {
@@ -58,16 +59,19 @@ export function toWire(row: MessageRow): WireMessage {
 }
 
 /**
- * The ordered message log of one topic: appends with idempotency keys,
- * reads by seq, and retention. Callers run writes inside a transaction.
+ * The ordered message log of one topic (the `meta` and `messages` tables): appends with
+ * idempotency keys (./idempotency-keys.ts), reads by seq, and retention. Callers run writes
+ * inside a transaction.
  */
 export class Log {
   readonly #sql: Sql;
+  readonly keys: IdempotencyKeys;
   meta: TopicMeta | null = null;
   counters: LogCounters = { ...EMPTY_COUNTERS };
 
   constructor(sql: Sql) {
     this.#sql = sql;
+    this.keys = new IdempotencyKeys(sql);
   }
 
   /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
@@ -119,7 +123,7 @@ export class Log {
     // Resolve duplicates first, so a batch that is refused for room writes nothing.
     for (const message of messages) {
       const key = message.idempotencyKey;
-      const earlier = key === undefined ? undefined : (seen.get(key) ?? this.#lookupKey(key, now));
+      const earlier = key === undefined ? undefined : (seen.get(key) ?? this.keys.lookup(key, now));
       if (earlier) {
         receipts.push({ ...earlier, duplicate: true });
         continue;
@@ -149,13 +153,7 @@ export class Log {
         message.body,
       );
       if (message.idempotencyKey !== undefined) {
-        this.#sql.run(
-          "INSERT OR REPLACE INTO dedup (idempotency_key, seq, id, expires_at) VALUES (?, ?, ?, ?)",
-          message.idempotencyKey,
-          receipt.seq,
-          receipt.id,
-          now + config.dedupWindow,
-        );
+        this.keys.remember(message.idempotencyKey, receipt, now + config.dedupWindow);
       }
     }
     const c = this.counters;
@@ -165,15 +163,6 @@ export class Log {
     c.count += fresh.length;
     c.bytes += bytes;
     return ok(receipts);
-  }
-
-  #lookupKey(key: string, now: number): PublishReceipt | undefined {
-    const row = this.#sql.one<{ seq: number; id: string }>(
-      "SELECT seq, id FROM dedup WHERE idempotency_key = ? AND expires_at > ?",
-      key,
-      now,
-    );
-    return row ? { seq: row.seq, id: row.id, duplicate: true } : undefined;
   }
 
   /**
@@ -271,19 +260,6 @@ export class Log {
       bound,
     );
     return oldest ? oldest.published_at + maxAge : null;
-  }
-
-  /** Forgets idempotency keys past their window, bounded per call. */
-  expireKeys(now: number, limit = 5_000): number {
-    return this.#sql.run(
-      "DELETE FROM dedup WHERE idempotency_key IN (SELECT idempotency_key FROM dedup WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
-      now,
-      limit,
-    );
-  }
-
-  nextKeyExpiry(): number | null {
-    return this.#sql.number("SELECT MIN(expires_at) FROM dedup");
   }
 
   /** Messages with seq > `after`, oldest first. */

@@ -12,7 +12,8 @@ import { Subscriptions } from "./subscriptions";
  *
  * | table | owner |
  * | --- | --- |
- * | `meta`, `messages`, `dedup` | ./log.ts |
+ * | `meta`, `messages` | ./log.ts |
+ * | `dedup` | ./idempotency-keys.ts |
  * | `subscriptions` | ./subscriptions.ts |
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |

@@ -8,11 +8,11 @@ import {
   isJsonText,
   isTooDeep,
   keySchema,
-  lastEventIdSchema,
   parseInput,
   publishQuerySchema,
   readQuerySchema,
 } from "../../protocol/http";
+import { lastEventIdSchema } from "../../protocol/http-consumers";
 import { LIMITS } from "../../protocol/limits";
 import { isJsonType } from "../../protocol/message";
 import type { PublishInput, ReadOptions } from "../../protocol/topic-rpc";

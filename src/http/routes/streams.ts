@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { can } from "../../auth/capabilities";
 import { withoutCredentials } from "../../auth/credentials";
 import { requireRight } from "../../auth/middleware";
-import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http";
+import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http-consumers";
 import { isWebSocketUpgrade } from "../../protocol/ws-handshake";
 import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
 import type { BrokerEnv } from "../env";

@@ -8,7 +8,7 @@ import {
   pullSchema,
   seekSchema,
   subscriptionPutSchema,
-} from "../../protocol/http";
+} from "../../protocol/http-consumers";
 import type { SubscriptionConfigPatch } from "../../protocol/topic-rpc";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";

@@ -1,0 +1,119 @@
+/**
+ * What consumers send over HTTP (DESIGN.md §4): subscription config, the pull, ack, nack, extend
+ * and seek bodies, and the query strings of the consumer and live-tail sockets. Validate with
+ * `parseInput`.
+ */
+import * as z from "zod";
+import { boolean, duration, field, integer, integerParam } from "./fields";
+import { attributesSchema, NAME_RULE } from "./http";
+import { LIMITS } from "./limits";
+import { isValidName } from "./names";
+import type { SeekTarget, StartAt } from "./topic-rpc";
+import { MAX_IN_FLIGHT } from "./ws-frames";
+
+const SECOND = 1_000;
+const HOUR = 3_600_000;
+
+// ---- subscriptions -------------------------------------------------------------------------
+
+/** `{seq: n}` or `{time: epochMs}`, nothing else. */
+function position(value: unknown): { seq: number } | { time: number } | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  const [key, n] = entries[0] ?? [];
+  if (entries.length !== 1 || !Number.isSafeInteger(n) || (n as number) < 0) return undefined;
+  if (key === "seq") return { seq: n as number };
+  if (key === "time") return { time: n as number };
+  return undefined;
+}
+
+const startAt = field<StartAt>('must be "earliest", "latest", {"seq": n} or {"time": epochMs}', (value) =>
+  value === "earliest" || value === "latest" ? value : position(value),
+);
+
+const ackTimeout = duration(SECOND, 12 * HOUR);
+
+/**
+ * `PUT /v1/topics/{topic}/subscriptions/{sub}`: a partial update of the subscription's config.
+ *
+ * @example
+ * parseInput(subscriptionPutSchema, { ackTimeout: "30s", backoff: { min: "1s", max: "5m" } });
+ * // ok({ ackTimeout: 30000, backoff: { min: 1000, max: 300000 } })
+ */
+export const subscriptionPutSchema = z.strictObject({
+  startAt: startAt.optional(),
+  ackTimeout: ackTimeout.optional(),
+  maxAttempts: field("must be an integer between 1 and 1000, or null", (value) =>
+    value === null || (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 1000)
+      ? (value as number | null)
+      : undefined,
+  ).optional(),
+  backoff: z
+    .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
+    .refine((backoff) => backoff.min <= backoff.max, {
+      path: ["min"],
+      message: "must not exceed backoff.max",
+    })
+    .optional(),
+  deadLetterTopic: field(`must be ${NAME_RULE}, or null`, (value) =>
+    value === null || (typeof value === "string" && isValidName(value))
+      ? (value as string | null)
+      : undefined,
+  ).optional(),
+  filter: z.strictObject({ attributes: attributesSchema }).nullable().optional(),
+  ordered: boolean.optional(),
+});
+
+const seqs = field(
+  `must be a non-empty array of at most ${LIMITS.readLimit} seqs (positive integers)`,
+  (value) =>
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.length <= LIMITS.readLimit &&
+    value.every((n) => Number.isSafeInteger(n) && n > 0)
+      ? (value as number[])
+      : undefined,
+);
+
+/** `POST …/pull`. */
+export const pullSchema = z.strictObject({
+  max: integer(1, LIMITS.readLimit).default(10),
+  wait: duration(0, LIMITS.pullWaitMs).default(0),
+});
+
+/** `POST …/ack`. */
+export const ackSchema = z.strictObject({ seqs });
+
+/** `POST …/nack`: `delay` postpones the redelivery (otherwise the subscription's backoff applies). */
+export const nackSchema = z.strictObject({ seqs, delay: duration(0, 12 * HOUR).optional() });
+
+/** `POST …/extend`: `ackTimeout` is the new lease length, from now. */
+export const extendSchema = z.strictObject({ seqs, ackTimeout: ackTimeout.optional() });
+
+/** `POST …/seek`. */
+export const seekSchema = z.strictObject({
+  to: field<SeekTarget>('must be "earliest", "latest", a seq or {"time": epochMs}', (value) => {
+    if (value === "earliest" || value === "latest") return value;
+    if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
+    const target = position(value);
+    return target && "time" in target ? target : undefined;
+  }),
+});
+
+// ---- streams -------------------------------------------------------------------------------
+
+/** `GET /v1/topics/{topic}/ws` query: where a live tail resumes, and in which epoch. */
+export const tailQuerySchema = z.object({
+  after: integerParam(0, Number.MAX_SAFE_INTEGER).optional(),
+  epoch: field("must be the epoch string from a hello frame", (value) =>
+    typeof value === "string" && /^[0-9a-f]{1,64}$/.test(value) ? value : undefined,
+  ).optional(),
+});
+
+/** `GET …/subscriptions/{sub}/ws` query: the consumer's credit from the first message on. */
+export const consumerQuerySchema = z.object({
+  maxInFlight: integerParam(0, MAX_IN_FLIGHT).optional(),
+});
+
+/** `Last-Event-ID` of an SSE reconnect: the seq of the last event received. */
+export const lastEventIdSchema = integerParam(0, Number.MAX_SAFE_INTEGER);
