@@ -2,9 +2,8 @@
  * The WebSocket protocol of the broker, as plain types and constants (DESIGN.md §5).
  *
  * This file carries no runtime dependency so the client SDK can import it; the zod
- * schemas that validate these frames at the edge live in `./ws.ts`, which re-exports
- * everything here. The full contract (who sends what, replies, credit, close codes)
- * is documented at the top of `./ws.ts`.
+ * schemas that validate these frames at the edge live in `./ws-schemas.ts`, which
+ * re-exports everything here.
  */
 import { ERROR_CODES, type ErrorCode } from "./errors.js";
 import type { WireMessage } from "./message.js";
@@ -34,24 +33,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 100;
 export const MAX_IN_FLIGHT = 1_000;
 
 /**
- * WebSocket close codes used by the broker. A close always carries a reason of the
- * form `<error code>: <detail>` (see {@link closeReason}), so a client can tell a
- * refused token (`unauthorized`, worth retrying with a fresh one) from a missing right
- * (`forbidden`, not worth retrying) under the same 1008.
- *
- * | code | meaning | client should |
- * | --- | --- | --- |
- * | 1000 | normal closure (either side) | stop |
- * | 1001 | going away (server restart, deploy) | reconnect |
- * | 1008 | policy: `unauthorized` (token missing, invalid, expired) or `forbidden` (no right, origin refused) | reconnect with a fresh token if it can mint one, else stop |
- * | 1009 | frame larger than the limit | reconnect |
- * | 1011 | internal error | reconnect |
- * | 1013 | try again later (overloaded) | reconnect with backoff |
- * | 4000 | the topic was deleted | stop |
- * | 4001 | the subscription was deleted | stop |
- * | 4002 | epoch changed: the topic was deleted and re-created, resume positions are void | stop, surface |
- * | 4004 | the topic or subscription does not exist (at connect) | stop |
- * | 4400 | protocol violation the server cannot answer with an `error` frame (a binary frame) | stop |
+ * WebSocket close codes used by the broker (the README lists what each means to a client). A
+ * close always carries a reason of the form `<error code>: <detail>` (see {@link closeReason}),
+ * so a client can tell a refused token (`unauthorized`, worth retrying with a fresh one) from a
+ * missing right (`forbidden`, not worth retrying) under the same 1008.
  */
 export const CLOSE_CODES = {
   NORMAL: 1000,

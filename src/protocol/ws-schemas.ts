@@ -1,58 +1,11 @@
 /**
- * The WebSocket protocol `edge-broker.v1` (DESIGN.md §5): zod schemas of every frame
- * and the one parser the server uses for what clients send. Types and constants live
- * in `./ws-frames.ts` (no runtime dependency, shared with the client SDK) and are
- * re-exported here.
- *
- * ## Connecting
- * - Consumer: `GET /v1/topics/{topic}/subscriptions/{sub}/ws`.
- *   Live tail: `GET /v1/topics/{topic}/ws?after={seq}&epoch={epoch}` (both optional).
- * - `Sec-WebSocket-Protocol: edge-broker.v1` plus, optionally, `bearer.<token>`
- *   (or `?token=`). The server answers with exactly `edge-broker.v1`: browsers fail a
- *   handshake whose answer they did not offer, or that has no answer when they offered one.
- * - A refusal found at connect time (auth, unknown topic or subscription) is sent as an
- *   accepted socket that gets one `error` frame and is closed with the matching code
- *   (1008, 4004): a browser cannot read the HTTP status of a refused upgrade, and a client
- *   that cannot tell a refusal from a network failure retries it forever.
- *
- * ## Frames
- * JSON text frames of at most 1 MiB, each an object with a string `type`. A binary frame
- * closes the socket with 4400. The server speaks first with `hello`.
- *
- * - Requests may carry an `id` (a string); the reply echoes it.
- * - `ack`, `nack`, `extend`, `flow` are fire-and-forget: nothing comes back on success
- *   unless the frame has an `id`, then `{type: "ok", id}`. A seq that is not in flight
- *   (already acked, unknown) is ignored, not an error: acks are idempotent.
- * - `publish` is always answered: `published {id?, seq, messageId, duplicate}` or `error`.
- *   Its fields are those of one `POST /batch` entry (`data` | `dataBase64`, `contentType`,
- *   `attributes`, `key`, `delay`, `idempotencyKey`) and are validated by the same schema.
- *   It works on both kinds of socket and needs the publish right on the topic.
- * - `ping` written exactly as {@link PING_FRAME} is answered with {@link PONG_FRAME} by the
- *   hibernation auto-response; a ping with an `id` gets `{type: "pong", id}`.
- * - Any frame that fails gets `error {code, message, id?}`; the socket stays open.
- *
- * ## Consumers (subscription sockets)
- * - Credit: the server pushes `message` / `messages` frames while the messages delivered on
- *   this socket and not yet settled (acked, nacked, lease expired) are fewer than its
- *   `maxInFlight`. It starts at `?maxInFlight=` from the socket URL when given (so a
- *   consumer that wants 1 never receives 100 before its first frame arrives), else at
- *   {@link DEFAULT_MAX_IN_FLIGHT}; `flow {maxInFlight}` changes it at any time, 0 pauses.
- * - Delivered messages carry `attempt` and `leaseExpiresAt`. When a consumer socket closes,
- *   the messages delivered on it and still unsettled are released for redelivery at once
- *   (to the other consumers, or to the same client once it reconnects). Acks are by seq
- *   and do not check who holds the lease: a message can still be acked over another
- *   socket, or over HTTP, until it is redelivered and acked there.
- * - Live-tail sockets refuse `ack`, `nack`, `extend` and `flow` with `invalid_request`.
- *
- * ## Live tail
- * - Without `after` the stream starts at the tail (only new messages); `hello.after` says
- *   where it starts so a client can resume gap-free even if no message came before a
- *   disconnect. With `after` it replays the retained backlog with greater seqs, then live.
- * - With `epoch` and a topic whose epoch differs (deleted and re-created), the server sends
- *   `hello` and closes with 4002 instead of replaying: the seq means nothing any more.
- *
- * ## Closing
- * Codes and reasons: {@link CLOSE_CODES}, {@link closeReason}. Every close is answered.
+ * The WebSocket protocol `edge-broker.v1`: zod schemas of every frame and the one parser the
+ * server uses for what clients send. The frames, replies and close codes are listed in the
+ * README ("WebSocket protocol") and their semantics in DESIGN.md §5; the plain types and
+ * constants live in `./ws-frames.ts` (no runtime dependency, shared with the client SDK) and are
+ * re-exported here. A client frame and its HTTP twin (a `publish` frame and one `POST /batch`
+ * entry, `ack` and `POST …/ack`) are validated by the same schema, so they accept the same input
+ * and say the same things about it.
  */
 import { z } from "zod";
 import { ERROR_CODES, type ErrorCode, type Failure, fail, type Result } from "./errors";

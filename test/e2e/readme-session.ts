@@ -4,8 +4,10 @@
  *
  * The session is the first ```sh block after the "## Try it" heading. Each command is a
  * `curl -s [-X METHOD] URL [-H 'name: value']… [-d 'body']` (lines may continue with `\`), and
- * may be followed by `# → <json>`, the answer a reader sees. In that answer `"…"` stands for any
- * value and a bare `…` for members left out, so the README can show the parts that matter.
+ * may be followed by `# → <json>`, the answer a reader sees, which may go on over lines that
+ * start with `#   ` (so no line of the README runs past 120 characters). In that answer `"…"`
+ * stands for any value and a bare `…` for members left out, so the README can show the parts
+ * that matter.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -35,7 +37,9 @@ export async function readmeSession(): Promise<SessionStep[]> {
   if (!block?.[1]) throw new Error('README.md "Try it" has no ```sh block');
 
   const steps: SessionStep[] = [];
-  for (const line of block[1].replace(/\\\n\s*/g, "").split("\n")) {
+  // An answer's continuation lines join the line before them.
+  const lines = block[1].replace(/\\\n\s*/g, "").replace(/\n#   +/g, "").split("\n");
+  for (const line of lines) {
     const trimmed = line.trim();
     if (trimmed.startsWith("# →")) {
       const last = steps.at(-1);
