@@ -15,6 +15,11 @@ export class DeadLetters {
     this.#sql = sql;
   }
 
+  /** Forgets what memory holds: the database has no topic. */
+  unload(): void {
+    this.#counts.clear();
+  }
+
   load(): void {
     this.#counts.clear();
     for (const row of this.#sql.all<{ subscription: string; n: number }>(

@@ -195,6 +195,12 @@ export class Delivery {
     this.deadLetters.load();
   }
 
+  /** Forgets what memory holds: the database has no topic. */
+  unload(): void {
+    this.#leases.unload();
+    this.deadLetters.unload();
+  }
+
   /** Marks retries that came due as available now; returns how many did. */
   promoteDue(now: number): number {
     return this.#retries.promoteDue(now);

@@ -34,6 +34,11 @@ export class Leases {
     this.#sql = sql;
   }
 
+  /** Forgets what memory holds: the database has no topic. */
+  unload(): void {
+    this.#byId.clear();
+  }
+
   load(): void {
     this.#byId.clear();
     for (const row of this.#sql.all<LeaseRow>(

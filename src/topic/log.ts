@@ -75,6 +75,12 @@ export class Log {
   }
 
   /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
+  /** Forgets what memory holds: the database has no topic. */
+  unload(): void {
+    this.meta = null;
+    this.counters = { ...EMPTY_COUNTERS };
+  }
+
   load(): void {
     const rows = this.#sql.all<{ key: string; value: string }>("SELECT key, value FROM meta");
     const byKey = new Map(rows.map((row) => [row.key, row.value]));

@@ -1,4 +1,4 @@
-import { migrate } from "../storage/migrate";
+import { migrate, schemaVersion } from "../storage/migrate";
 import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
@@ -9,6 +9,10 @@ import { Subscriptions } from "./subscriptions";
  * A topic's SQLite database: its schema, the module that owns each table, and the caches they
  * mirror in memory. Memory is only a cache: `load()` rebuilds it from SQLite, which a failed
  * transaction and `erase()` rely on.
+ *
+ * An object whose topic does not exist writes nothing, not even its schema: a read of a missing
+ * topic (a 404) must cost no storage. The schema is created with the topic, in the transaction
+ * that creates it.
  *
  * | table | owner |
  * | --- | --- |
@@ -25,11 +29,15 @@ export class TopicStore {
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
   readonly #storage: DurableObjectStorage;
+  /** Whether the database has a schema (the topic exists, or existed before this code ran). */
+  #hasSchema: boolean;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.sql = new Sql(storage.sql);
-    this.#migrate();
+    this.#hasSchema = schemaVersion(this.sql) !== null;
+    // An existing database is brought up to date at once; a new one waits for its topic.
+    if (this.#hasSchema) migrate(this.sql, (fn) => storage.transactionSync(fn), MIGRATIONS, "topic");
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
@@ -54,26 +62,36 @@ export class TopicStore {
     }
   }
 
-  /** Creates the topic on first use (inside the caller's transaction). */
+  /**
+   * Creates the topic on first use, with its schema when the database has none, inside the
+   * caller's transaction: a creation that fails leaves nothing behind.
+   */
   ensure(name: string, now: number): TopicMeta {
-    return this.log.meta ?? this.log.create(name, now, crypto.randomUUID().replaceAll("-", "").slice(0, 16));
+    if (this.log.meta) return this.log.meta;
+    if (!this.#hasSchema) {
+      migrate(this.sql, (fn) => fn(), MIGRATIONS, "topic");
+      this.#hasSchema = true;
+    }
+    return this.log.create(name, now, crypto.randomUUID().replaceAll("-", "").slice(0, 16));
   }
 
   /** Deletes everything the object stores, its alarm included; the topic no longer exists. */
   async erase(): Promise<void> {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
-    this.#migrate();
     this.load();
   }
 
   load(): void {
+    this.#hasSchema = schemaVersion(this.sql) !== null;
+    if (!this.#hasSchema) {
+      this.log.unload();
+      this.subscriptions.unload();
+      this.delivery.unload();
+      return;
+    }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
-  }
-
-  #migrate(): void {
-    migrate(this.sql, (fn) => this.#storage.transactionSync(fn), MIGRATIONS, "topic");
   }
 }

@@ -34,6 +34,11 @@ export class Subscriptions {
     this.#sql = sql;
   }
 
+  /** Forgets what memory holds: the database has no topic. */
+  unload(): void {
+    this.#byName.clear();
+  }
+
   load(): void {
     this.#byName.clear();
     const rows = this.#sql.all<{

@@ -12,10 +12,12 @@ import { freshTopic, sqlIn, text, topicStub, unwrap } from "./helpers";
 const migrate = (sql: Sql, tx: (fn: () => void) => void, migrations: readonly string[] = MIGRATIONS) =>
   migrateWith(sql, tx, migrations, "topic");
 
-const inObject = <R>(fn: (sql: Sql, state: DurableObjectState) => R) =>
-  runInDurableObject(topicStub(freshTopic()), (_instance: Topic, state) =>
-    fn(new Sql(state.storage.sql), state),
-  );
+/** Runs `fn` in the object of a topic that exists (a topic's schema comes with the topic). */
+async function inObject<R>(fn: (sql: Sql, state: DurableObjectState) => R): Promise<R> {
+  const stub = topicStub(freshTopic());
+  unwrap(await stub.putConfig({}));
+  return runInDurableObject(stub, (_instance: Topic, state) => fn(new Sql(state.storage.sql), state));
+}
 
 describe("migrations", () => {
   it("brings a fresh database to the current version", async () => {
