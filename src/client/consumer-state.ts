@@ -17,7 +17,9 @@ type SettlementFrame = AckFrame | NackFrame | ExtendFrame;
  * - **Settlements** (`ack`, `nack`, `extend`) are queued and sent as a few batched frames,
  *   each with an `id`; a frame stays *unconfirmed* until the broker's `ok`. A socket that
  *   drops takes unconfirmed frames with it, so they are sent again on the next one
- *   (settling is idempotent by seq).
+ *   (settling is idempotent by seq). Each frame names the topic's epoch the messages were
+ *   delivered in, so a settlement can never land on a re-created topic's messages of the
+ *   same seqs: the broker refuses it instead.
  * - **Credit**: the broker counts messages in flight per socket, so after a reconnect it
  *   does not know about the messages the application still holds from earlier sockets.
  *   The consumer asks for `maxInFlight` minus those, and raises it as they are settled,
@@ -26,19 +28,19 @@ type SettlementFrame = AckFrame | NackFrame | ExtendFrame;
  * @example
  * const state = new ConsumerState(10);
  * socket.send(state.connected());        // flow + anything owed
- * state.delivered(7);                    // true: hand it to the application
+ * state.delivered(7, "9f2c");            // true: hand it to the application
  * state.settle(7, { kind: "ack" });
- * socket.send(state.outgoing());         // [{ type: "ack", seqs: [7], id: "1" }]
+ * socket.send(state.outgoing());         // [{ type: "ack", seqs: [7], epoch: "9f2c", id: "1" }]
  */
 export class ConsumerState {
   readonly maxInFlight: number;
   #socket = 0;
-  /** seq → the socket it was delivered on, for messages the application has not settled. */
-  readonly #held = new Map<number, number>();
-  #acks = new Set<number>();
-  /** Keyed by the delay / ack timeout as written, so equal ones share a frame. */
-  #nacks = new Map<string, { delay: Duration | undefined; seqs: Set<number> }>();
-  #extends = new Map<string, { ackTimeout: Duration | undefined; seqs: Set<number> }>();
+  /** seq → the socket and epoch it was delivered in, for messages the application has not settled. */
+  readonly #held = new Map<number, { socket: number; epoch: string | undefined }>();
+  /** Keyed by epoch (and the delay / ack timeout as written), so equal ones share a frame. */
+  #acks = new Map<string, Group>();
+  #nacks = new Map<string, Group & { delay: Duration | undefined }>();
+  #extends = new Map<string, Group & { ackTimeout: Duration | undefined }>();
   readonly #unconfirmed = new Map<string, SettlementFrame>();
   #nextId = 1;
   /** The credit last sent on the current socket. */
@@ -68,7 +70,7 @@ export class ConsumerState {
   /** What the current socket may deliver: `maxInFlight` less what earlier sockets delivered and is still held. */
   get credit(): number {
     let earlier = 0;
-    for (const socket of this.#held.values()) if (socket < this.#socket) earlier++;
+    for (const { socket } of this.#held.values()) if (socket < this.#socket) earlier++;
     return Math.max(0, this.maxInFlight - earlier);
   }
 
@@ -91,9 +93,9 @@ export class ConsumerState {
    * came on closed) while the application is still working on it, and handing it out
    * twice would only duplicate the work; settling the held one settles it by seq.
    */
-  delivered(seq: number): boolean {
+  delivered(seq: number, epoch?: string): boolean {
     const known = this.#held.has(seq);
-    this.#held.set(seq, this.#socket);
+    this.#held.set(seq, { socket: this.#socket, epoch });
     return !known;
   }
 
@@ -109,22 +111,19 @@ export class ConsumerState {
       | { kind: "nack"; delay?: Duration }
       | { kind: "extend"; ackTimeout?: Duration },
   ): void {
+    const epoch = this.#held.get(seq)?.epoch;
     if (settlement.kind === "extend") {
-      const key = String(settlement.ackTimeout);
-      const group = this.#extends.get(key) ?? { ackTimeout: settlement.ackTimeout, seqs: new Set<number>() };
-      group.seqs.add(seq);
-      this.#extends.set(key, group);
+      const { ackTimeout } = settlement;
+      join(this.#extends, `${epoch}|${ackTimeout}`, seq, () => ({ epoch, ackTimeout, seqs: new Set() }));
       return;
     }
     this.#held.delete(seq);
     if (settlement.kind === "ack") {
-      this.#acks.add(seq);
+      join(this.#acks, `${epoch}`, seq, () => ({ epoch, seqs: new Set() }));
       return;
     }
-    const key = String(settlement.delay);
-    const group = this.#nacks.get(key) ?? { delay: settlement.delay, seqs: new Set<number>() };
-    group.seqs.add(seq);
-    this.#nacks.set(key, group);
+    const { delay } = settlement;
+    join(this.#nacks, `${epoch}|${delay}`, seq, () => ({ epoch, delay, seqs: new Set() }));
   }
 
   /** While a socket is open: the frames owed now (settlements, and credit when it changed). */
@@ -154,24 +153,19 @@ export class ConsumerState {
   /** Turns queued settlements into frames (extends first: an ack sent before would void them). */
   #drain(): SettlementFrame[] {
     const frames: SettlementFrame[] = [];
-    for (const { ackTimeout, seqs } of this.#extends.values()) {
+    for (const { epoch, ackTimeout, seqs } of this.#extends.values()) {
       for (const chunk of chunks(seqs)) {
-        frames.push(
-          ackTimeout === undefined
-            ? { type: "extend", seqs: chunk }
-            : { type: "extend", seqs: chunk, ackTimeout },
-        );
+        frames.push({ type: "extend", seqs: chunk, ...defined({ epoch, ackTimeout }) });
       }
     }
-    for (const { delay, seqs } of this.#nacks.values()) {
-      for (const chunk of chunks(seqs)) {
-        frames.push(
-          delay === undefined ? { type: "nack", seqs: chunk } : { type: "nack", seqs: chunk, delay },
-        );
-      }
+    for (const { epoch, delay, seqs } of this.#nacks.values()) {
+      for (const chunk of chunks(seqs))
+        frames.push({ type: "nack", seqs: chunk, ...defined({ epoch, delay }) });
     }
-    for (const chunk of chunks(this.#acks)) frames.push({ type: "ack", seqs: chunk });
-    this.#acks = new Set();
+    for (const { epoch, seqs } of this.#acks.values()) {
+      for (const chunk of chunks(seqs)) frames.push({ type: "ack", seqs: chunk, ...defined({ epoch }) });
+    }
+    this.#acks = new Map();
     this.#nacks = new Map();
     this.#extends = new Map();
     for (const frame of frames) {
@@ -180,6 +174,23 @@ export class ConsumerState {
     }
     return frames;
   }
+}
+
+/** Settlements that travel in one frame: same kind, same epoch, same delay or ack timeout. */
+interface Group {
+  epoch: string | undefined;
+  seqs: Set<number>;
+}
+
+function join<G extends Group>(groups: Map<string, G>, key: string, seq: number, create: () => G): void {
+  const group = groups.get(key) ?? create();
+  group.seqs.add(seq);
+  groups.set(key, group);
+}
+
+/** The fields of `fields` that are set: a frame carries no `undefined` members. */
+function defined<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function chunks(seqs: Set<number>): number[][] {

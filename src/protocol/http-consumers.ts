@@ -81,14 +81,31 @@ export const pullSchema = z.strictObject({
   wait: duration(0, LIMITS.pullWaitMs).default(0),
 });
 
-/** `POST …/ack`. */
-export const ackSchema = z.strictObject({ seqs });
+/** The epoch of a topic, as `hello`, pulls and reads name it. */
+export const epochSchema = field(
+  "must be the epoch string of the topic (from a pull, a read or hello)",
+  (value) => (typeof value === "string" && /^[0-9a-f]{1,64}$/.test(value) ? value : undefined),
+);
+
+/**
+ * `POST …/ack`. `epoch`, when given, must be the topic's current one: an ack meant for a topic
+ * that was deleted and re-created is refused rather than applied to the new topic's messages.
+ */
+export const ackSchema = z.strictObject({ seqs, epoch: epochSchema.optional() });
 
 /** `POST …/nack`: `delay` postpones the redelivery (otherwise the subscription's backoff applies). */
-export const nackSchema = z.strictObject({ seqs, delay: duration(0, 12 * HOUR).optional() });
+export const nackSchema = z.strictObject({
+  seqs,
+  delay: duration(0, 12 * HOUR).optional(),
+  epoch: epochSchema.optional(),
+});
 
 /** `POST …/extend`: `ackTimeout` is the new lease length, from now. */
-export const extendSchema = z.strictObject({ seqs, ackTimeout: ackTimeout.optional() });
+export const extendSchema = z.strictObject({
+  seqs,
+  ackTimeout: ackTimeout.optional(),
+  epoch: epochSchema.optional(),
+});
 
 /** `POST …/seek`. */
 export const seekSchema = z.strictObject({
@@ -105,9 +122,7 @@ export const seekSchema = z.strictObject({
 /** `GET /v1/topics/{topic}/ws` query: where a live tail resumes, and in which epoch. */
 export const tailQuerySchema = z.object({
   after: integerParam(0, Number.MAX_SAFE_INTEGER).optional(),
-  epoch: field("must be the epoch string from a hello frame", (value) =>
-    typeof value === "string" && /^[0-9a-f]{1,64}$/.test(value) ? value : undefined,
-  ).optional(),
+  epoch: epochSchema.optional(),
 });
 
 /** `GET …/subscriptions/{sub}/ws` query: the consumer's credit from the first message on. */

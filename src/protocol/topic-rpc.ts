@@ -145,4 +145,26 @@ export interface PullOptions {
   wait: number;
 }
 
+export interface PullResult {
+  messages: WireMessage[];
+  /** The topic's epoch: send it back with the acks of these messages. */
+  epoch: string;
+}
+
+/** What settles messages: their seqs, and the epoch they were delivered in (refused when not current). */
+export interface AckInput {
+  seqs: number[];
+  epoch?: string;
+}
+
+export interface NackInput extends AckInput {
+  /** Redeliver no sooner than this, ms; omitted = the subscription's backoff. */
+  delay?: number;
+}
+
+export interface ExtendInput extends AckInput {
+  /** The new lease length from now, ms; omitted = the subscription's `ackTimeout`. */
+  ackTimeout?: number;
+}
+
 export type SeekTarget = "earliest" | "latest" | number | { time: number };

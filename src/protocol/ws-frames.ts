@@ -170,6 +170,8 @@ export type ServerFrame =
 export interface AckFrame {
   type: "ack";
   seqs: number[];
+  /** The topic's epoch the messages were delivered in (`hello`); refused when it is not the current one. */
+  epoch?: string;
   id?: string;
 }
 
@@ -178,6 +180,8 @@ export interface NackFrame {
   seqs: number[];
   /** Redeliver no sooner than this; omitted = the subscription's backoff. */
   delay?: Duration;
+  /** The topic's epoch the messages were delivered in (`hello`); refused when it is not the current one. */
+  epoch?: string;
   id?: string;
 }
 
@@ -186,6 +190,8 @@ export interface ExtendFrame {
   seqs: number[];
   /** New lease length from now; omitted = the subscription's `ackTimeout`. */
   ackTimeout?: Duration;
+  /** The topic's epoch the messages were delivered in (`hello`); refused when it is not the current one. */
+  epoch?: string;
   id?: string;
 }
 

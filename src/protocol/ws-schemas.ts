@@ -202,8 +202,8 @@ type Expect<T extends true> = T;
 
 export type _FramesMatchSchemas = [
   Expect<Same<Body<"ack">, Omit<F.AckFrame, "type" | "id">>>,
-  Expect<Same<Body<"nack">, { seqs: number[]; delay?: number }>>,
-  Expect<Same<Body<"extend">, { seqs: number[]; ackTimeout?: number }>>,
+  Expect<Same<Body<"nack">, { seqs: number[]; delay?: number; epoch?: string }>>,
+  Expect<Same<Body<"extend">, { seqs: number[]; ackTimeout?: number; epoch?: string }>>,
   Expect<Same<Body<"flow">, Omit<F.FlowFrame, "type" | "id">>>,
   Expect<Same<Body<"publish">, PublishInput>>,
   Expect<Same<z.output<typeof WireMessageSchema>, WireMessage>>,

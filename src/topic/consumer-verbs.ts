@@ -1,6 +1,13 @@
 import { fail, ok, type Result } from "../protocol/errors";
-import type { WireMessage } from "../protocol/message";
-import type { PullOptions, SeekTarget, StartAt } from "../protocol/topic-rpc";
+import type {
+  AckInput,
+  ExtendInput,
+  NackInput,
+  PullOptions,
+  PullResult,
+  SeekTarget,
+  StartAt,
+} from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
 import type { TopicStore } from "./store";
 import type { Subscription } from "./subscriptions";
@@ -24,7 +31,7 @@ export class ConsumerVerbs {
   }
 
   /** Leases up to `max` messages; long-polls up to `wait` ms when none is ready. */
-  async pull(name: string, options: PullOptions): Promise<Result<{ messages: WireMessage[] }>> {
+  async pull(name: string, options: PullOptions): Promise<Result<PullResult>> {
     const { subscriptions, delivery } = this.#store;
     if (!subscriptions.get(name)) return noSubscription(name);
     const messages = await this.#waiters.waitFor(options.wait, () => {
@@ -37,21 +44,25 @@ export class ConsumerVerbs {
       );
       return leased.length ? leased : null;
     });
-    if (!subscriptions.get(name)) return noSubscription(name);
-    return ok({ messages: messages ?? [] });
+    const meta = this.#store.meta;
+    if (!meta || !subscriptions.get(name)) return noSubscription(name);
+    return ok({ messages: messages ?? [], epoch: meta.epoch });
   }
 
-  ack(name: string, seqs: number[]): Result<{ acked: number }> {
-    return this.#on(name, (s) => ({ acked: this.#store.delivery.ack(s, seqs) }));
+  /** Settles delivered messages; seqs never delivered, or settled already, are not counted. */
+  ack(name: string, { seqs, epoch }: AckInput): Result<{ acked: number }> {
+    return this.#settle(name, epoch, (s) => ({ acked: this.#store.delivery.ack(s, seqs) }));
   }
 
-  nack(name: string, seqs: number[], delay?: number): Result<{ nacked: number }> {
-    return this.#on(name, (s) => ({ nacked: this.#store.delivery.nack(s, seqs, Date.now(), delay) }));
+  nack(name: string, { seqs, delay, epoch }: NackInput): Result<{ nacked: number }> {
+    const now = Date.now();
+    return this.#settle(name, epoch, (s) => ({ nacked: this.#store.delivery.nack(s, seqs, now, delay) }));
   }
 
-  extend(name: string, seqs: number[], ackTimeout?: number): Result<{ extended: number }> {
-    return this.#on(name, (s) => ({
-      extended: this.#store.delivery.extend(s, seqs, Date.now(), ackTimeout),
+  extend(name: string, { seqs, ackTimeout, epoch }: ExtendInput): Result<{ extended: number }> {
+    const now = Date.now();
+    return this.#settle(name, epoch, (s) => ({
+      extended: this.#store.delivery.extend(s, seqs, now, ackTimeout),
     }));
   }
 
@@ -69,6 +80,21 @@ export class ConsumerVerbs {
     if (released) this.#changes.react();
   }
 
+  /**
+   * A settlement names the epoch its messages were delivered in: one meant for a topic that has
+   * since been deleted and re-created must not settle the new topic's messages of the same seqs.
+   */
+  #settle<T>(name: string, epoch: string | undefined, fn: (subscription: Subscription) => T): Result<T> {
+    const current = this.#store.meta?.epoch;
+    if (epoch !== undefined && current !== undefined && epoch !== current) {
+      return fail(
+        "conflict",
+        `epoch ${epoch} is over: the topic was deleted and re-created (now ${current}); nothing was settled`,
+      );
+    }
+    return this.#on(name, fn);
+  }
+
   #on<T>(name: string, fn: (subscription: Subscription) => T): Result<T> {
     const subscription = this.#store.subscriptions.get(name);
     if (!subscription) return noSubscription(name);
@@ -81,6 +107,8 @@ export function cursorFor(store: TopicStore, start: StartAt): number {
   const next = store.log.counters.nextSeq;
   if (start === "latest") return next;
   if (start === "earliest") return store.log.firstSeq() ?? next;
-  if ("seq" in start) return Math.max(1, start.seq);
+  // A seq past the head means "from the next message": a cursor beyond it would skip every
+  // message published until the head caught up, silently.
+  if ("seq" in start) return Math.min(Math.max(1, start.seq), next);
   return store.log.seqAtTime(start.time);
 }

@@ -115,13 +115,15 @@ export class Delivery {
     return chosen.map(({ row, attempt }) => ({ ...toWire(row), attempt, leaseExpiresAt: expiresAt }));
   }
 
-  /** Acks seqs; returns how many were outstanding (acking twice is harmless). */
+  /** Acks seqs; returns how many were delivered and unsettled (acking twice is harmless). */
   ack(subscription: Subscription, seqs: number[]): number {
     const name = subscription.name;
     const unique = [...new Set(seqs)];
     const leased = this.#leases.bySeq(name);
     const attempts = this.#retries.attempts(name, unique);
-    const acked = unique.filter((seq) => leased.has(seq) || attempts.has(seq));
+    // Only what was delivered and is not settled: in flight, or waiting to be delivered again. A
+    // delayed message or one held back by ordering (no delivery yet) cannot be acked.
+    const acked = unique.filter((seq) => leased.has(seq) || (attempts.get(seq) ?? 0) > 0);
     if (acked.length === 0) return 0;
     this.#leases.remove(leased, acked);
     this.#retries.delete(name, acked);

@@ -141,9 +141,9 @@ export class SocketEndpoint {
   }
 
   readonly #frames: FrameTarget = {
-    ack: (name, seqs) => this.#verbs.ack(name, seqs),
-    nack: (name, seqs, delay) => this.#verbs.nack(name, seqs, delay),
-    extend: (name, seqs, ackTimeout) => this.#verbs.extend(name, seqs, ackTimeout),
+    ack: (name, input) => this.#verbs.ack(name, input),
+    nack: (name, input) => this.#verbs.nack(name, input),
+    extend: (name, input) => this.#verbs.extend(name, input),
     flow: (ws, state, maxInFlight) => {
       state.maxInFlight = maxInFlight;
       this.#sockets.save(ws, state);

@@ -1,14 +1,14 @@
 import { fail, type Result } from "../protocol/errors";
-import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
+import type { AckInput, ExtendInput, NackInput, PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/ws-frames";
 import { type ParsedClientFrame, parseClientFrame } from "../protocol/ws-schemas";
 import type { SocketState } from "./open-sockets";
 
 /** What frame handling needs from the topic. */
 export interface FrameTarget {
-  ack(subscription: string, seqs: number[]): Result<unknown>;
-  nack(subscription: string, seqs: number[], delay?: number): Result<unknown>;
-  extend(subscription: string, seqs: number[], ackTimeout?: number): Result<unknown>;
+  ack(subscription: string, input: AckInput): Result<unknown>;
+  nack(subscription: string, input: NackInput): Result<unknown>;
+  extend(subscription: string, input: ExtendInput): Result<unknown>;
   flow(ws: WebSocket, state: SocketState, maxInFlight: number): void;
   publish(message: PublishInput): Promise<Result<PublishReceipt[]>>;
   send(ws: WebSocket, frame: ServerFrame): void;
@@ -96,15 +96,21 @@ async function dispatch(
   }
   let result: Result<unknown>;
   switch (frame.type) {
-    case "ack":
-      result = target.ack(subscription, frame.seqs);
+    case "ack": {
+      const { type: _, id: __, ...input } = frame;
+      result = target.ack(subscription, input);
       break;
-    case "nack":
-      result = target.nack(subscription, frame.seqs, frame.delay);
+    }
+    case "nack": {
+      const { type: _, id: __, ...input } = frame;
+      result = target.nack(subscription, input);
       break;
-    case "extend":
-      result = target.extend(subscription, frame.seqs, frame.ackTimeout);
+    }
+    case "extend": {
+      const { type: _, id: __, ...input } = frame;
+      result = target.extend(subscription, input);
       break;
+    }
     case "flow":
       target.flow(ws, state, frame.maxInFlight);
       result = { ok: true, value: null };

@@ -1,11 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
-import type { WireMessage } from "../protocol/message";
 import type {
+  AckInput,
+  ExtendInput,
+  NackInput,
   PublishInput,
   PublishReceipt,
   PullOptions,
+  PullResult,
   ReadOptions,
   ReadResult,
   SeekTarget,
@@ -168,20 +171,20 @@ export class Topic extends DurableObject<Env> {
   // ── RPC: consumers ──────────────────────────────────────────────────────
 
   /** Leases up to `max` messages; long-polls up to `wait` ms when none is ready. */
-  pull(name: string, options: PullOptions): Promise<Result<{ messages: WireMessage[] }>> {
+  pull(name: string, options: PullOptions): Promise<Result<PullResult>> {
     return this.#rpc(() => this.#verbs.pull(name, options));
   }
 
-  ack(name: string, seqs: number[]): Result<{ acked: number }> {
-    return this.#rpc(() => this.#verbs.ack(name, seqs));
+  ack(name: string, input: AckInput): Result<{ acked: number }> {
+    return this.#rpc(() => this.#verbs.ack(name, input));
   }
 
-  nack(name: string, seqs: number[], delay?: number): Result<{ nacked: number }> {
-    return this.#rpc(() => this.#verbs.nack(name, seqs, delay));
+  nack(name: string, input: NackInput): Result<{ nacked: number }> {
+    return this.#rpc(() => this.#verbs.nack(name, input));
   }
 
-  extend(name: string, seqs: number[], ackTimeout?: number): Result<{ extended: number }> {
-    return this.#rpc(() => this.#verbs.extend(name, seqs, ackTimeout));
+  extend(name: string, input: ExtendInput): Result<{ extended: number }> {
+    return this.#rpc(() => this.#verbs.extend(name, input));
   }
 
   seek(name: string, to: SeekTarget): Result<{ cursor: number }> {

@@ -147,3 +147,25 @@ describe("ConsumerState settlements", () => {
     expect(state.connected()).toEqual([{ type: "flow", maxInFlight: 10 }]);
   });
 });
+
+describe("ConsumerState epochs", () => {
+  it("names the epoch each message was delivered in, one frame per epoch", () => {
+    const state = new ConsumerState(10);
+    state.connected();
+    state.delivered(1, "aaaa");
+    state.delivered(2, "aaaa");
+    // The topic was deleted and re-created: a new socket delivers seqs of the new epoch.
+    state.connected();
+    state.delivered(1, "bbbb");
+    state.delivered(3, "bbbb");
+    state.settle(2, { kind: "ack" });
+    state.settle(1, { kind: "ack" });
+    state.settle(3, { kind: "nack", delay: "5s" });
+    const frames = state.outgoing().filter((frame) => frame.type !== "flow");
+    expect(frames).toEqual([
+      { type: "nack", seqs: [3], delay: "5s", epoch: "bbbb", id: "1" },
+      { type: "ack", seqs: [2], epoch: "aaaa", id: "2" },
+      { type: "ack", seqs: [1], epoch: "bbbb", id: "3" },
+    ]);
+  });
+});

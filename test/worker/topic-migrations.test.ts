@@ -116,7 +116,7 @@ describe("migrations", () => {
     unwrap(await topic.publish([text("a"), text("b")]));
     expect(unwrap(await topic.pull("s", { max: 2, wait: 0 })).messages).toHaveLength(2);
     expect(await sqlIn(name, "SELECT seqs FROM leases")).toEqual([{ seqs: "[1,2]" }]);
-    expect(unwrap(await topic.ack("s", [1]))).toEqual({ acked: 1 });
+    expect(unwrap(await topic.ack("s", { seqs: [1] }))).toEqual({ acked: 1 });
     expect(await sqlIn(name, "SELECT seqs FROM leases")).toEqual([{ seqs: "[2]" }]);
   });
 });

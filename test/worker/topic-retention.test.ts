@@ -29,7 +29,7 @@ describe("retention", () => {
     expect(unwrap(await topic.info()).stats).toMatchObject({ messages: 2, lastSeq: 2 });
     // Once acked, the oldest can go and the publish fits.
     unwrap(await topic.pull("slow", { max: 1, wait: 0 }));
-    unwrap(await topic.ack("slow", [1]));
+    unwrap(await topic.ack("slow", { seqs: [1] }));
     expect(unwrap(await topic.publish([text("c")]))[0]?.seq).toBe(3);
   });
 

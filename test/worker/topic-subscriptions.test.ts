@@ -46,10 +46,10 @@ describe("subscriptions", () => {
     const { name, topic } = await setup();
     unwrap(await topic.publish([text("a"), text("b"), text("c")]));
     unwrap(await topic.pull("work", { max: 3, wait: 0 }));
-    expect(unwrap(await topic.ack("work", [2]))).toEqual({ acked: 1 });
+    expect(unwrap(await topic.ack("work", { seqs: [2] }))).toEqual({ acked: 1 });
     let stats = unwrap(await topic.getSubscription("work")).stats;
     expect(stats).toMatchObject({ ackFloor: 1, inFlight: 2, backlog: 2, acked: 1 });
-    expect(unwrap(await topic.ack("work", [1, 3, 3, 2]))).toEqual({ acked: 2 });
+    expect(unwrap(await topic.ack("work", { seqs: [1, 3, 3, 2] }))).toEqual({ acked: 2 });
     stats = unwrap(await topic.getSubscription("work")).stats;
     expect(stats).toMatchObject({ ackFloor: 4, inFlight: 0, backlog: 0, acked: 3 });
     expect(await sqlIn(name, "SELECT * FROM leases")).toEqual([]);
@@ -75,10 +75,10 @@ describe("subscriptions", () => {
     const { topic } = await setup();
     unwrap(await topic.publish([text("a")]));
     unwrap(await topic.pull("work", { max: 1, wait: 0 }));
-    expect(unwrap(await topic.nack("work", [1], 0))).toEqual({ nacked: 1 });
+    expect(unwrap(await topic.nack("work", { seqs: [1], delay: 0 }))).toEqual({ nacked: 1 });
     const again = unwrap(await topic.pull("work", { max: 1, wait: 0 })).messages;
     expect(again.map((m) => m.attempt)).toEqual([2]);
-    expect(unwrap(await topic.nack("work", [1], 3_600_000))).toEqual({ nacked: 1 });
+    expect(unwrap(await topic.nack("work", { seqs: [1], delay: 3_600_000 }))).toEqual({ nacked: 1 });
     expect(unwrap(await topic.pull("work", { max: 1, wait: 0 })).messages).toEqual([]);
   });
 
@@ -86,10 +86,10 @@ describe("subscriptions", () => {
     const { name, topic } = await setup({ ackTimeout: 1_000 });
     unwrap(await topic.publish([text("a")]));
     unwrap(await topic.pull("work", { max: 1, wait: 0 }));
-    expect(unwrap(await topic.extend("work", [1], 600_000))).toEqual({ extended: 1 });
+    expect(unwrap(await topic.extend("work", { seqs: [1], ackTimeout: 600_000 }))).toEqual({ extended: 1 });
     const [lease] = await sqlIn<{ expires_at: number }>(name, "SELECT expires_at FROM leases");
     expect(lease?.expires_at).toBeGreaterThan(Date.now() + 500_000);
-    expect(unwrap(await topic.extend("work", [99], 600_000))).toEqual({ extended: 0 });
+    expect(unwrap(await topic.extend("work", { seqs: [99], ackTimeout: 600_000 }))).toEqual({ extended: 0 });
   });
 
   it("moves a message out of attempts to the dead-letter topic exactly once", async () => {
@@ -99,7 +99,7 @@ describe("subscriptions", () => {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const got = unwrap(await topic.pull("work", { max: 1, wait: 0 })).messages;
       expect(got.map((m) => m.attempt)).toEqual([attempt]);
-      unwrap(await topic.nack("work", [1], 0));
+      unwrap(await topic.nack("work", { seqs: [1], delay: 0 }));
     }
     expect(await sqlIn(name, "SELECT seq FROM dead_letters")).toEqual([{ seq: 1 }]);
     expect(await runDurableObjectAlarm(topic)).toBe(true);
@@ -127,7 +127,7 @@ describe("subscriptions", () => {
     const { topic } = await setup({ maxAttempts: 1 });
     unwrap(await topic.publish([text("a")]));
     unwrap(await topic.pull("work", { max: 1, wait: 0 }));
-    unwrap(await topic.nack("work", [1], 0));
+    unwrap(await topic.nack("work", { seqs: [1], delay: 0 }));
     expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({
       discarded: 1,
       backlog: 0,
@@ -167,7 +167,7 @@ describe("subscriptions", () => {
     const got = unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages;
     expect(got.map((m) => m.seq)).toEqual([6]);
     expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ backlog: 1, inFlight: 1 });
-    unwrap(await topic.ack("work", [6]));
+    unwrap(await topic.ack("work", { seqs: [6] }));
     expect(unwrap(await topic.getSubscription("work")).stats).toMatchObject({ backlog: 0, inFlight: 0 });
   });
 
@@ -185,16 +185,16 @@ describe("subscriptions", () => {
     const first = unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages;
     expect(first.map((m) => m.data)).toEqual(["a1", "b1"]);
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages).toEqual([]);
-    unwrap(await topic.ack("work", [1]));
+    unwrap(await topic.ack("work", { seqs: [1] }));
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
       "a2",
     ]);
     // A redelivery keeps its place: b1 comes back before b2.
-    unwrap(await topic.nack("work", [3], 0));
+    unwrap(await topic.nack("work", { seqs: [3], delay: 0 }));
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
       "b1",
     ]);
-    unwrap(await topic.ack("work", [2, 3]));
+    unwrap(await topic.ack("work", { seqs: [2, 3] }));
     expect(unwrap(await topic.pull("work", { max: 10, wait: 0 })).messages.map((m) => m.data)).toEqual([
       "a3",
       "b2",
@@ -269,11 +269,11 @@ describe("the lease mirror", () => {
     const steps: (() => Promise<unknown>)[] = [
       () => topic.pull("work", { max: 5, wait: 0 }),
       () => topic.pull("other", { max: 3, wait: 0 }),
-      () => topic.ack("work", [1, 3]),
-      () => topic.nack("work", [2], 0),
-      () => topic.extend("work", [4, 5], 600_000),
+      () => topic.ack("work", { seqs: [1, 3] }),
+      () => topic.nack("work", { seqs: [2], delay: 0 }),
+      () => topic.extend("work", { seqs: [4, 5], ackTimeout: 600_000 }),
       () => topic.pull("work", { max: 4, wait: 0 }),
-      () => topic.ack("work", [2, 4, 6, 7]),
+      () => topic.ack("work", { seqs: [2, 4, 6, 7] }),
       () => topic.seek("other", 2),
       () => topic.pull("other", { max: 2, wait: 0 }),
     ];

@@ -71,22 +71,22 @@ subscriptionRoutes.post(`${SUBSCRIPTION}/pull`, requireRight("subscribe"), async
 subscriptionRoutes.post(`${SUBSCRIPTION}/ack`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
-  const { seqs } = await bodyInput(c, ackSchema);
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.ack(sub, seqs))));
+  const input = await bodyInput(c, ackSchema);
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.ack(sub, input))));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/nack`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
-  const { seqs, delay } = await bodyInput(c, nackSchema);
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.nack(sub, seqs, delay))));
+  const input = await bodyInput(c, nackSchema);
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.nack(sub, input))));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/extend`, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
-  const { seqs, ackTimeout } = await bodyInput(c, extendSchema);
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.extend(sub, seqs, ackTimeout))));
+  const input = await bodyInput(c, extendSchema);
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.extend(sub, input))));
 });
 
 subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, requireRight("subscribe"), async (c) => {
