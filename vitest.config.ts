@@ -13,8 +13,10 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            // A small socket cap, so the test of the cap does not need ten thousand sockets.
-            miniflare: { bindings: { AUTH: "off", MAX_SOCKETS_PER_TOPIC: "20" } },
+            // Small caps, so the tests of the caps need neither ten thousand sockets nor a thousand polls.
+            miniflare: {
+              bindings: { AUTH: "off", MAX_SOCKETS_PER_TOPIC: "20", MAX_LONG_POLLS_PER_TOPIC: "200" },
+            },
           }),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"] },

@@ -43,7 +43,9 @@ export class ProblemError extends HTTPException {
  */
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  throw new ProblemError(result.code, result.detail);
+  // A topic that sheds load says so; a second later is a fair guess at when it can take more.
+  const headers: Record<string, string> = result.code === "rate_limited" ? { "Retry-After": "1" } : {};
+  throw new ProblemError(result.code, result.detail, { headers });
 }
 
 /** Plain `HTTPException`s (thrown by Hono itself) keep their status; this names it with a code. */

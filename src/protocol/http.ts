@@ -6,12 +6,10 @@
 import * as z from "zod";
 import { parseDuration } from "./duration";
 import type { ErrorCode } from "./errors";
-import { boolean, duration, field, integer, integerParam, oneOf } from "./fields";
+import { duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
-import { isValidName } from "./names";
 import type { PublishInput } from "./topic-rpc";
-import { MAX_IN_FLIGHT } from "./ws-frames";
 
 export { parseInput } from "./fields";
 

@@ -21,8 +21,19 @@ export const LIMITS = {
   subscriptionsPerTopic: 1_000,
   /** Most WebSockets (consumers and tails) open on one topic. */
   connectionsPerTopic: 10_000,
+  /** Most long-polls (reads and pulls with `wait`) parked on one topic at once. */
+  longPollsPerTopic: 1_000,
   /** Largest WebSocket frame, in bytes. */
   frameBytes: 1024 * 1024,
+  /**
+   * Most stored bytes (bodies and attributes) in one answer of a topic's object: a log read or
+   * SSE page, a pull, a batch of dead-letter copies. At least one message always travels, so a
+   * message of the maximum size still does; the bound keeps every answer far below the
+   * runtime's 32 MiB per RPC answer (base64 and JSON escapes included).
+   */
+  pageBytes: 4 * 1024 * 1024,
+  /** Most stored bytes in one WebSocket frame the broker pushes (at least one message). */
+  pushFrameBytes: 1024 * 1024,
   /** Most messages returned by one read or pull. */
   readLimit: 1_000,
   /** Longest log-read long-poll, in ms. */

@@ -49,6 +49,8 @@ export interface TopicUsage {
   requests: number;
   rowsRead: number;
   rowsWritten: number;
+  /** SQL statements run: where most of the object's CPU time goes. */
+  statements: number;
   since: number;
 }
 

@@ -17,8 +17,11 @@ export const json = (values: Iterable<number>): string => JSON.stringify([...val
 
 export class Sql {
   readonly #sql: SqlStorage;
-  /** Rows read and written since the object started: what SQLite storage is billed by. */
-  readonly usage = { rowsRead: 0, rowsWritten: 0 };
+  /**
+   * Rows read and written since the object started (what SQLite storage is billed by), and the
+   * statements run (what its CPU time mostly goes to).
+   */
+  readonly usage = { rowsRead: 0, rowsWritten: 0, statements: 0 };
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -51,6 +54,7 @@ export class Sql {
 
   #count<T extends Row>(cursor: SqlStorageCursor<T>): T[] {
     const rows = cursor.toArray();
+    this.usage.statements++;
     this.usage.rowsRead += cursor.rowsRead;
     this.usage.rowsWritten += cursor.rowsWritten;
     return rows;

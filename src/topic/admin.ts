@@ -9,15 +9,14 @@ import type {
 } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
 import { mergeTopicConfig } from "./config";
-import { cursorFor, noSubscription } from "./consumer-verbs";
+import { cursorFor } from "./consumer-verbs";
+import { noSubscription, noTopic } from "./failures";
 import { subscriptionInfo, topicInfo } from "./info";
+import type { LongPolls } from "./long-polls";
 import type { Registration } from "./registration";
 import type { SocketEndpoint } from "./socket-endpoint";
 import type { TopicStore } from "./store";
 import type { Subscription } from "./subscriptions";
-import type { Waiters } from "./waiters";
-
-export const noTopic = () => fail("not_found", "topic does not exist");
 
 /**
  * Creating, configuring, describing and deleting the topic and its subscriptions (DESIGN.md §4).
@@ -30,7 +29,7 @@ export class TopicAdmin {
   readonly #changes: Changes;
   readonly #registration: Registration;
   readonly #endpoint: SocketEndpoint;
-  readonly #waiters: Waiters;
+  readonly #polls: LongPolls;
   readonly #usage: () => TopicUsage;
 
   constructor(deps: {
@@ -39,7 +38,7 @@ export class TopicAdmin {
     changes: Changes;
     registration: Registration;
     endpoint: SocketEndpoint;
-    waiters: Waiters;
+    polls: LongPolls;
     usage: () => TopicUsage;
   }) {
     this.#name = deps.name;
@@ -47,7 +46,7 @@ export class TopicAdmin {
     this.#changes = deps.changes;
     this.#registration = deps.registration;
     this.#endpoint = deps.endpoint;
-    this.#waiters = deps.waiters;
+    this.#polls = deps.polls;
     this.#usage = deps.usage;
   }
 
@@ -72,6 +71,7 @@ export class TopicAdmin {
     if (!meta) return noTopic();
     this.#endpoint.closeTopic();
     await this.#store.erase();
+    this.#polls.wakeAll();
     this.#changes.react();
     await this.#registration.unregister(meta.name, meta.createdAt);
     return ok({ deleted: true });
@@ -90,8 +90,10 @@ export class TopicAdmin {
     this.#changes.apply(() => {
       const now = Date.now();
       this.#store.ensure(this.#name, now);
-      if (existing) subscriptions.configure(existing, patch);
-      else subscriptions.create(name, now, cursorFor(this.#store, patch.startAt ?? "latest"), patch);
+      if (existing) {
+        subscriptions.configure(existing, patch);
+        this.#store.delivery.backlog.forget(name); // its filter may have changed
+      } else subscriptions.create(name, now, cursorFor(this.#store, patch.startAt ?? "latest"), patch);
     });
     if (topicCreated) await this.#registration.register();
     const subscription = subscriptions.get(name) as Subscription;
@@ -109,8 +111,10 @@ export class TopicAdmin {
     this.#changes.apply(() => {
       subscriptions.delete(name);
       delivery.forget(name);
+      delivery.backlog.forget(name);
     });
     this.#endpoint.closeSubscription(name);
+    this.#polls.wakeAll(name);
     return ok({ deleted: true });
   }
 
@@ -124,7 +128,7 @@ export class TopicAdmin {
     const live = {
       subscriptions: this.#store.subscriptions.size,
       sockets: this.#endpoint.sockets,
-      longPolls: this.#waiters.size,
+      longPolls: this.#polls.waiters.size,
     };
     return topicInfo(this.#store.log, live, this.#usage());
   }

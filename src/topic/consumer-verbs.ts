@@ -9,11 +9,11 @@ import type {
   StartAt,
 } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
+import { noSubscription, tooManyPolls } from "./failures";
+import type { LongPolls } from "./long-polls";
 import type { TopicStore } from "./store";
 import type { Subscription } from "./subscriptions";
-import type { Waiters } from "./waiters";
-
-export const noSubscription = (name: string) => fail("not_found", `subscription ${name} does not exist`);
+import { pullsOf } from "./waiters";
 
 /**
  * What a consumer does with a subscription — pull, ack, nack, extend, seek — over HTTP or over
@@ -22,21 +22,22 @@ export const noSubscription = (name: string) => fail("not_found", `subscription 
 export class ConsumerVerbs {
   readonly #store: TopicStore;
   readonly #changes: Changes;
-  readonly #waiters: Waiters;
+  readonly #polls: LongPolls;
 
-  constructor(store: TopicStore, changes: Changes, waiters: Waiters) {
+  constructor(store: TopicStore, changes: Changes, polls: LongPolls) {
     this.#store = store;
     this.#changes = changes;
-    this.#waiters = waiters;
+    this.#polls = polls;
   }
 
   /** Leases up to `max` messages; long-polls up to `wait` ms when none is ready. */
   async pull(name: string, options: PullOptions): Promise<Result<PullResult>> {
     const { subscriptions, delivery } = this.#store;
     if (!subscriptions.get(name)) return noSubscription(name);
-    const messages = await this.#waiters.waitFor(options.wait, () => {
+    const key = pullsOf(name);
+    const messages = await this.#polls.waiters.waitFor(key, options.wait, () => {
       const subscription = subscriptions.get(name);
-      if (!subscription) return null;
+      if (!subscription) return []; // deleted: answer now, with the 404 below
       const leased = this.#changes.apply(
         () => delivery.deliver(subscription, options.max, Date.now(), null),
         // A delivery makes nothing new available: only the alarm needs to know (lease expiry).
@@ -44,8 +45,11 @@ export class ConsumerVerbs {
       );
       return leased.length ? leased : null;
     });
+    if (messages === "full") return tooManyPolls(this.#polls.limit);
     const meta = this.#store.meta;
     if (!meta || !subscriptions.get(name)) return noSubscription(name);
+    // Pulls are woken one at a time: this one got messages, so there may be more for the next.
+    if (messages?.length) this.#polls.waiters.wakeOne(key);
     return ok({ messages: messages ?? [], epoch: meta.epoch });
   }
 

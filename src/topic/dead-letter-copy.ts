@@ -1,6 +1,8 @@
 import type { Result } from "../protocol/errors";
+import { LIMITS } from "../protocol/limits";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import type { TopicMeta } from "./log";
+import { fitting } from "./message-rows";
 import type { TopicStore } from "./store";
 
 /** Publishes a batch to another topic (through its object). */
@@ -33,7 +35,16 @@ export async function copyDeadLetters(store: TopicStore, publishTo: PublishTo): 
   for (const name of deadLetters.subscriptions()) {
     const subscription = subscriptions.get(name);
     const target = subscription?.config.deadLetterTopic ?? null;
-    const seqs = deadLetters.seqs(name, BATCH);
+    // A batch is bounded in bytes as well as count (at least one message), like every answer.
+    const waiting = deadLetters.seqs(name, BATCH);
+    const sizes = log.sizes(waiting);
+    const seqs = waiting.slice(
+      0,
+      fitting(
+        waiting.map((seq) => ({ size: sizes.get(seq)?.size ?? 0 })),
+        LIMITS.pageBytes,
+      ),
+    );
     const messages = log.get(seqs);
     const present = target === null ? [] : seqs.filter((seq) => messages.has(seq));
     if (present.length) {

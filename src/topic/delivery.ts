@@ -1,10 +1,13 @@
+import { LIMITS } from "../protocol/limits";
 import type { WireMessage } from "../protocol/message";
-import { json, type Sql } from "../storage/sql";
-import { backoffDelay } from "./backoff";
+import type { Sql } from "../storage/sql";
+import { Backlog } from "./backlog";
 import { DeadLetters } from "./dead-letters";
 import { matches } from "./filter";
 import { type Lease, Leases } from "./leases";
-import { type Log, type MessageRow, toWire } from "./log";
+import type { Log } from "./log";
+import { type MessageRow, toWire } from "./message-rows";
+import { Redelivery } from "./redelivery";
 import { Retries } from "./retries";
 import type { Subscription, Subscriptions } from "./subscriptions";
 
@@ -20,99 +23,122 @@ const HELD_LIMIT = 1_000;
  * messages waiting for their dead-letter copy.
  */
 export class Delivery {
-  readonly #sql: Sql;
   readonly #log: Log;
   readonly #subscriptions: Subscriptions;
   readonly #leases: Leases;
   readonly #retries: Retries;
   readonly deadLetters: DeadLetters;
-  readonly #random: () => number;
+  readonly backlog: Backlog;
+  readonly #redelivery: Redelivery;
 
   constructor(sql: Sql, log: Log, subscriptions: Subscriptions, random: () => number = Math.random) {
-    this.#sql = sql;
     this.#log = log;
     this.#subscriptions = subscriptions;
     this.#leases = new Leases(sql);
     this.#retries = new Retries(sql);
     this.deadLetters = new DeadLetters(sql);
-    this.#random = random;
+    const tables = { leases: this.#leases, retries: this.#retries, deadLetters: this.deadLetters };
+    this.backlog = new Backlog(log, subscriptions, tables);
+    this.#redelivery = new Redelivery(subscriptions, tables, random);
   }
 
   /**
-   * Leases up to `max` messages to one consumer (`null` for HTTP pulls):
-   * retries that are due first, then new messages in seq order.
+   * Leases up to `max` messages, and up to `maxBytes` of them (at least one), to one consumer
+   * (`null` for HTTP pulls): retries that are due first, then new messages in seq order. What to
+   * deliver is decided on seqs, keys and sizes; only the bodies delivered are loaded.
    */
-  deliver(subscription: Subscription, max: number, now: number, consumer: string | null): WireMessage[] {
+  deliver(
+    subscription: Subscription,
+    max: number,
+    now: number,
+    consumer: string | null,
+    maxBytes: number = LIMITS.pageBytes,
+  ): WireMessage[] {
     const name = subscription.name;
     const heads = subscription.config.ordered ? this.#keyHeads(name) : null;
     /** Keys given a message in this delivery: ordered subscriptions take one per key. */
     const busy = new Set<string>();
-    const chosen: { row: MessageRow; attempt: number }[] = [];
+    const chosen: { seq: number; attempt: number }[] = [];
+    let bytes = 0;
+    const take = (seq: number, attempt: number, size: number): boolean => {
+      if (chosen.length > 0 && bytes + size > maxBytes) return false;
+      chosen.push({ seq, attempt });
+      bytes += size;
+      return true;
+    };
     const retried: number[] = [];
     const vanished: number[] = [];
+    let full = false;
 
     for (const row of this.#retries.due(name, now, heads ? SCAN_LIMIT : max)) {
       if (chosen.length >= max) break;
-      if (row.seq === null) {
-        vanished.push(row.r_seq); // deleted by retention (drop-oldest)
+      if (row.gone) {
+        vanished.push(row.seq); // deleted by retention (drop-oldest)
         continue;
       }
-      if (heads) {
-        const key = row.key ?? "";
-        if (heads.get(key) !== row.seq || busy.has(key)) continue;
-        busy.add(key);
+      const key = row.key ?? "";
+      if (heads && (heads.get(key) !== row.seq || busy.has(key))) continue;
+      if (!take(row.seq, row.attempts + 1, row.size ?? 0)) {
+        full = true;
+        break;
       }
-      chosen.push({ row, attempt: row.attempts + 1 });
+      busy.add(key);
       retried.push(row.seq);
     }
     this.#retries.delete(name, vanished);
 
     let held = heads ? this.#retries.held(name) : 0;
     let scanned = 0;
-    while (chosen.length < max && scanned < SCAN_LIMIT && held < HELD_LIMIT) {
-      const rows = this.#log.read(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, 256));
+    let passed = 0;
+    while (!full && chosen.length < max && scanned < SCAN_LIMIT && held < HELD_LIMIT) {
+      const rows = this.#log.heads(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, 256));
       if (rows.length === 0) break;
       for (const row of rows) {
         if (chosen.length >= max || held >= HELD_LIMIT) break;
+        const wanted = matches(subscription.config.filter, row);
+        const key = row.key ?? "";
+        const due = row.deliver_at <= now;
+        const waits = heads !== null && (heads.has(key) || busy.has(key));
+        if (wanted && due && !waits && !take(row.seq, 1, row.size)) {
+          full = true; // the cursor stays on it: it goes first next time
+          break;
+        }
         scanned++;
         subscription.cursor = row.seq + 1;
-        if (!matches(subscription.config.filter, row)) continue;
-        const key = row.key ?? "";
-        if (row.deliver_at > now) {
+        if (!wanted) continue;
+        passed++;
+        if (!due) {
           this.#retries.put(name, row.seq, 0, row.deliver_at);
           if (heads && !heads.has(key)) heads.set(key, row.seq);
-          continue;
-        }
-        if (heads) {
-          if (heads.has(key) || busy.has(key)) {
-            this.#retries.put(name, row.seq, 0, 0);
-            if (!heads.has(key)) heads.set(key, row.seq);
-            held++;
-            continue;
-          }
+        } else if (waits) {
+          this.#retries.put(name, row.seq, 0, 0);
+          if (heads && !heads.has(key)) heads.set(key, row.seq);
+          held++;
+        } else {
           busy.add(key);
-          heads.set(key, row.seq);
+          heads?.set(key, row.seq);
         }
-        chosen.push({ row, attempt: 1 });
       }
     }
+    this.backlog.scanned(subscription, passed);
 
     if (chosen.length === 0) {
       if (scanned) this.#subscriptions.save(subscription);
       return [];
     }
     const expiresAt = now + subscription.config.ackTimeout;
-    this.#leases.add(
-      name,
-      consumer,
-      expiresAt,
-      chosen.map((c) => c.row.seq),
-    );
+    const seqs = chosen.map((c) => c.seq);
+    this.#leases.add(name, consumer, expiresAt, seqs);
     this.#retries.lease(name, retried);
     subscription.counters.delivered += chosen.length;
     subscription.counters.redelivered += chosen.filter((c) => c.attempt > 1).length;
     this.#subscriptions.save(subscription);
-    return chosen.map(({ row, attempt }) => ({ ...toWire(row), attempt, leaseExpiresAt: expiresAt }));
+    const rows = this.#log.get(seqs);
+    return chosen.map(({ seq, attempt }) => ({
+      ...toWire(rows.get(seq) as MessageRow),
+      attempt,
+      leaseExpiresAt: expiresAt,
+    }));
   }
 
   /** Acks seqs; returns how many were delivered and unsettled (acking twice is harmless). */
@@ -134,16 +160,17 @@ export class Delivery {
 
   /** Makes leased seqs available again after `delay`, or after backoff when omitted. */
   nack(subscription: Subscription, seqs: number[], now: number, delay?: number): number {
-    const leased = this.#leases.bySeq(subscription.name);
-    const nacked = [...new Set(seqs)].filter((seq) => leased.has(seq));
-    if (nacked.length === 0) return 0;
-    this.#leases.remove(leased, nacked);
-    this.#release(subscription, nacked, (attempts) =>
-      delay === undefined ? now + this.#backoff(subscription, attempts) : now + delay,
-    );
-    subscription.counters.nacked += nacked.length;
-    this.#subscriptions.save(subscription);
-    return nacked.length;
+    return this.#redelivery.nack(subscription, seqs, now, delay);
+  }
+
+  /** Releases leases that ran out, at most `limit` of them (see ./redelivery.ts). */
+  expireLeases(now: number, limit = 500): number {
+    return this.#redelivery.expireLeases(now, limit);
+  }
+
+  /** A consumer went away: its messages are available to the others at once. */
+  releaseConsumer(consumer: string): number {
+    return this.#redelivery.releaseConsumer(consumer);
   }
 
   /** Pushes back the expiry of the leases holding `seqs` (whole leases: one row each). */
@@ -155,23 +182,6 @@ export class Delivery {
     return found.length;
   }
 
-  /**
-   * Releases leases that ran out, at most `limit` of them: their unacked
-   * messages come back after backoff (or go to the dead letters).
-   */
-  expireLeases(now: number, limit = 500): number {
-    const leases = this.#leases.expired(now, limit);
-    this.#releaseLeases(leases, (subscription, attempts) => now + this.#backoff(subscription, attempts));
-    return leases.length;
-  }
-
-  /** A consumer went away: its messages are available to the others at once. */
-  releaseConsumer(consumer: string): number {
-    const leases = this.#leases.ofConsumer(consumer);
-    this.#releaseLeases(leases, () => 0);
-    return leases.reduce((n, lease) => n + lease.seqs.length, 0);
-  }
-
   /** How many messages each consumer (socket session) of a subscription holds leased. */
   inFlightBy(subscription: string): Map<string, number> {
     return this.#leases.inFlightBy(subscription);
@@ -180,6 +190,7 @@ export class Delivery {
   /** Moves the cursor; everything before it counts as acked, everything after as new. */
   seek(subscription: Subscription, cursor: number): void {
     this.forget(subscription.name);
+    this.backlog.forget(subscription.name);
     subscription.cursor = cursor;
     this.#subscriptions.save(subscription);
   }
@@ -193,6 +204,7 @@ export class Delivery {
 
   /** Rebuilds what is cached in memory from SQLite (at start, and after a transaction that failed). */
   load(): void {
+    this.unload();
     this.#leases.load();
     this.deadLetters.load();
   }
@@ -200,7 +212,9 @@ export class Delivery {
   /** Forgets what memory holds: the database has no topic. */
   unload(): void {
     this.#leases.unload();
+    this.#retries.unload();
     this.deadLetters.unload();
+    this.backlog.unload();
   }
 
   /** Marks retries that came due as available now; returns how many did. */
@@ -214,15 +228,6 @@ export class Delivery {
     return times.length ? Math.min(...times) : null;
   }
 
-  /** Every seq below it is acked by this subscription. */
-  ackFloor(subscription: Subscription): number {
-    const cursor = subscription.cursor;
-    const retry = this.#retries.lowestSeq(subscription.name);
-    const dead = this.deadLetters.lowestSeq(subscription.name);
-    const leased = this.#leases.lowestSeq(subscription.name);
-    return Math.min(retry ?? cursor, dead ?? cursor, leased ?? cursor, cursor);
-  }
-
   /** The lowest seq any subscription still needs; retention keeps it and everything after. */
   protectedFrom(): number {
     const cursors = this.#subscriptions.all().map((s) => s.cursor);
@@ -233,90 +238,14 @@ export class Delivery {
     return Math.min(retry, dead, this.#leases.lowestSeq() ?? none, ...cursors);
   }
 
-  /**
-   * Messages the subscription has not acked: never delivered (only those its filter lets
-   * through), in flight, waiting for a retry, or waiting for their dead-letter copy.
-   */
-  stats(subscription: Subscription): { backlog: number; inFlight: number } {
-    const name = subscription.name;
-    const leased = this.#leases.bySeq(name);
-    const waiting = this.#retries.seqs(name).filter((seq) => !leased.has(seq)).length;
-    const fresh = this.#fresh(subscription);
-    return { backlog: fresh + leased.size + waiting + this.deadLetters.count(name), inFlight: leased.size };
-  }
-
-  /** Messages at or after the cursor that the subscription's filter lets through. */
-  #fresh(subscription: Subscription): number {
-    const first = Math.max(subscription.cursor, this.#log.firstSeq() ?? this.#log.counters.nextSeq);
-    const unfiltered = Math.max(0, this.#log.counters.nextSeq - first);
-    if (!subscription.config.filter || unfiltered === 0) return unfiltered;
-    let n = 0;
-    for (let after = first - 1; ; ) {
-      const rows = this.#log.read(after, 1_000);
-      for (const row of rows) if (matches(subscription.config.filter, row)) n++;
-      if (rows.length < 1_000) return n;
-      after = (rows.at(-1) as MessageRow).seq;
-    }
-  }
-
-  #backoff(subscription: Subscription, attempts: number): number {
-    return backoffDelay(attempts, subscription.config.backoff, this.#random);
-  }
-
-  #releaseLeases(
-    leases: Lease[],
-    availableAt: (subscription: Subscription, attempts: number) => number,
-  ): void {
-    this.#leases.delete(leases);
-    for (const [name, group] of Map.groupBy(leases, (lease) => lease.subscription)) {
-      const subscription = this.#subscriptions.get(name);
-      const seqs = group.flatMap((lease) => lease.seqs);
-      if (!subscription || seqs.length === 0) continue;
-      this.#release(subscription, seqs, (n) => availableAt(subscription, n));
-      this.#subscriptions.save(subscription);
-    }
-  }
-
-  /**
-   * Seqs just taken out of their leases need another delivery, unless they
-   * are out of attempts: then they wait for the dead-letter copy, or are
-   * dropped when the subscription has no dead-letter topic.
-   */
-  #release(subscription: Subscription, seqs: number[], availableAt: (attempts: number) => number): void {
-    const name = subscription.name;
-    const { maxAttempts, deadLetterTopic } = subscription.config;
-    const attempts = this.#retries.attempts(name, seqs);
-    const exhausted: number[] = [];
-    for (const seq of seqs) {
-      // A message leased without a retry row was on its first delivery.
-      const delivered = attempts.get(seq) ?? 1;
-      if (maxAttempts !== null && delivered >= maxAttempts) exhausted.push(seq);
-      else this.#retries.put(name, seq, delivered, availableAt(delivered));
-    }
-    if (exhausted.length === 0) return;
-    this.#retries.delete(name, exhausted);
-    if (!deadLetterTopic) {
-      subscription.counters.discarded += exhausted.length;
-      return;
-    }
-    // Counted once, when a message runs out of attempts, in the transaction that records it:
-    // the copy that follows may be retried and answered as a duplicate, and counts nothing.
-    subscription.counters.deadLettered += this.deadLetters.add(name, exhausted);
-  }
-
   /** Ordered delivery: for each key, the lowest seq still outstanding. */
   #keyHeads(name: string): Map<string, number> {
-    const seqs = new Set(this.#leases.bySeq(name).keys());
-    for (const seq of this.#retries.seqs(name)) seqs.add(seq);
-    for (const seq of this.deadLetters.seqs(name)) seqs.add(seq);
+    const outstanding = new Set(this.#leases.bySeq(name).keys());
+    for (const seq of this.#retries.seqs(name)) outstanding.add(seq);
+    for (const seq of this.deadLetters.seqs(name)) outstanding.add(seq);
     const heads = new Map<string, number>();
-    const keyed = this.#sql.all<{ seq: number; key: string | null }>(
-      "SELECT seq, key FROM messages WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq",
-      json(seqs),
-    );
-    for (const row of keyed) {
-      if (!heads.has(row.key ?? "")) heads.set(row.key ?? "", row.seq);
-    }
+    const stored = [...this.#log.sizes([...outstanding]).values()].sort((x, y) => x.seq - y.seq);
+    for (const { seq, key } of stored) if (!heads.has(key ?? "")) heads.set(key ?? "", seq);
     return heads;
   }
 }

@@ -5,6 +5,8 @@
 interface TopicLimitVars {
   /** Most WebSockets one topic holds open (default 10,000). */
   MAX_SOCKETS_PER_TOPIC?: string;
+  /** Most long-polls parked on one topic at once (default 1,000). */
+  MAX_LONG_POLLS_PER_TOPIC?: string;
 }
 
 interface Env extends TopicLimitVars {}

@@ -43,8 +43,8 @@ export function subscriptionInfo(
     createdAt: subscription.createdAt,
     config: subscription.config,
     stats: {
-      ...delivery.stats(subscription),
-      ackFloor: delivery.ackFloor(subscription),
+      ...delivery.backlog.stats(subscription),
+      ackFloor: delivery.backlog.ackFloor(subscription),
       cursor: subscription.cursor,
       ...subscription.counters,
       consumers,

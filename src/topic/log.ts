@@ -1,9 +1,9 @@
 import { fail, ok, type Result } from "../protocol/errors";
-import { encodeBody, type WireMessage } from "../protocol/message";
 import type { PublishInput, PublishReceipt, TopicConfig } from "../protocol/topic-rpc";
 import type { Sql } from "../storage/sql";
 import { DEFAULT_TOPIC_CONFIG } from "./config";
 import { IdempotencyKeys } from "./idempotency-keys";
+import { fitting, type MessageHead, type MessageRow, SIZE } from "./message-rows";
 
 /** What a topic knows about itself, kept in the `meta` table. */
 export interface TopicMeta {
@@ -25,17 +25,6 @@ export interface LogCounters {
   bytes: number;
 }
 
-export interface MessageRow extends Record<string, SqlStorageValue> {
-  seq: number;
-  id: string;
-  published_at: number;
-  deliver_at: number;
-  key: string | null;
-  attributes: string | null;
-  content_type: string;
-  body: ArrayBuffer;
-}
-
 const EMPTY_COUNTERS: LogCounters = {
   nextSeq: 1,
   published: 0,
@@ -45,20 +34,10 @@ const EMPTY_COUNTERS: LogCounters = {
   bytes: 0,
 };
 
-export function toWire(row: MessageRow): WireMessage {
-  const message: WireMessage = {
-    seq: row.seq,
-    id: row.id,
-    publishedAt: row.published_at,
-    contentType: row.content_type,
-    attributes: row.attributes ? JSON.parse(row.attributes) : {},
-  };
-  if (row.key !== null) message.key = row.key;
-  if (row.deliver_at > row.published_at) message.deliverAt = row.deliver_at;
-  return Object.assign(message, encodeBody(row.content_type, new Uint8Array(row.body)));
-}
-
 /**
+ * (A little over 300 lines: this is the one owner of the `messages` table, so appends, reads
+ * and retention's deletions stay together rather than spread over files that all write it.)
+ *
  * The ordered message log of one topic (the `meta` and `messages` tables): appends with
  * idempotency keys (./idempotency-keys.ts), reads by seq, and retention. Callers run writes
  * inside a transaction.
@@ -67,6 +46,8 @@ export class Log {
   readonly #sql: Sql;
   readonly keys: IdempotencyKeys;
   meta: TopicMeta | null = null;
+  /** Goes up each time retention deletes messages: caches of counts over the log check it. */
+  deletions = 0;
   counters: LogCounters = { ...EMPTY_COUNTERS };
 
   constructor(sql: Sql) {
@@ -223,6 +204,7 @@ export class Log {
     );
     if (!gone || gone.n === 0) return 0;
     this.#sql.run("DELETE FROM messages WHERE seq <= ?", seq);
+    this.deletions++;
     this.counters.count -= gone.n;
     this.counters.bytes -= gone.size ?? 0;
     this.saveCounters();
@@ -268,19 +250,50 @@ export class Log {
     return oldest ? oldest.published_at + maxAge : null;
   }
 
-  /** Messages with seq > `after`, oldest first. */
-  read(after: number, limit: number): MessageRow[] {
+  /**
+   * Messages with seq > `after`, oldest first: at most `limit` of them and `maxBytes` of stored
+   * bytes (body and attributes), but always the first one, however large. Sizes are read before
+   * bodies, so a page never loads a body it will not return.
+   */
+  read(after: number, limit: number, maxBytes: number): MessageRow[] {
+    const sizes = this.#sql.all<{ seq: number; size: number }>(
+      `SELECT seq, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+      after,
+      limit,
+    );
+    const last = sizes[fitting(sizes, maxBytes) - 1];
+    if (!last) return [];
     return this.#sql.all<MessageRow>(
-      "SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+      "SELECT * FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq",
+      after,
+      last.seq,
+    );
+  }
+
+  /** What delivery decides on, without bodies: messages with seq > `after`, oldest first. */
+  heads(after: number, limit: number): MessageHead[] {
+    return this.#sql.all<MessageHead>(
+      `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
       after,
       limit,
     );
   }
 
+  /** Whole messages by seq (a seq retention deleted is absent). */
   get(seqs: number[]): Map<number, MessageRow> {
     if (seqs.length === 0) return new Map();
     const rows = this.#sql.all<MessageRow>(
       "SELECT * FROM messages WHERE seq IN (SELECT value FROM json_each(?))",
+      JSON.stringify(seqs),
+    );
+    return new Map(rows.map((row) => [row.seq, row]));
+  }
+
+  /** Sizes of stored messages, by seq (a seq retention deleted is absent). */
+  sizes(seqs: number[]): Map<number, MessageHead> {
+    if (seqs.length === 0) return new Map();
+    const rows = this.#sql.all<MessageHead>(
+      `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq IN (SELECT value FROM json_each(?))`,
       JSON.stringify(seqs),
     );
     return new Map(rows.map((row) => [row.seq, row]));

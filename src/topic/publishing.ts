@@ -41,6 +41,13 @@ export class Publishing {
         log.append(messages, now, protectedFrom, () => crypto.randomUUID()),
       );
       log.saveCounters();
+      // Filtered subscriptions keep a count of what passes their filter (./backlog.ts).
+      delivery.backlog.appended(
+        group.flatMap((messages, i) => {
+          const result = appended[i];
+          return result?.ok ? messages.filter((_, j) => !result.value[j]?.duplicate) : [];
+        }),
+      );
       return appended;
     });
     this.#changes.react();

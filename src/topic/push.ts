@@ -1,15 +1,20 @@
+import { LIMITS } from "../protocol/limits";
 import type { WireMessage } from "../protocol/message";
 import type { ServerFrame } from "../protocol/ws-frames";
 import type { Delivery } from "./delivery";
-import { type Log, toWire } from "./log";
+import type { Log } from "./log";
+import { toWire } from "./message-rows";
 import type { OpenSockets, SocketState } from "./open-sockets";
 import type { TopicStore } from "./store";
 import type { Subscription } from "./subscriptions";
 
 /** Most messages in one frame, and most pushed to one socket per round. */
 const CHUNK = 100;
-/** Most messages one pump pushes before yielding to other work. */
-const PUMP_LIMIT = 5_000;
+/**
+ * Most one pump pushes before it yields to other work (and lets the runtime flush the
+ * sockets): the rest follows on the next turn.
+ */
+const PUMP_BUDGET = { messages: 5_000, bytes: 8 * 1024 * 1024 };
 /** Most log rows read per tail group per feed. */
 export const TAIL_PAGE = 500;
 
@@ -25,35 +30,39 @@ export const messagesFrame = (messages: WireMessage[]): ServerFrame =>
 export class Push {
   readonly #store: TopicStore;
   readonly #sockets: OpenSockets;
+  /** Pushes again on a later turn (through the topic's reaction to a change, which re-arms the alarm). */
+  readonly #again: () => void;
   /** Rotates which consumer is served first, so no socket is always last. */
   #rotate = 0;
-  #feeding = false;
+  #scheduled = false;
 
-  constructor(store: TopicStore, sockets: OpenSockets) {
+  constructor(store: TopicStore, sockets: OpenSockets, again: () => void) {
     this.#store = store;
     this.#sockets = sockets;
+    this.#again = again;
   }
 
   pump(): void {
     const { log, subscriptions, delivery } = this.#store;
     if (!log.meta) return;
     const now = Date.now();
-    this.#store.transaction(() => {
+    const budget = { ...PUMP_BUDGET };
+    const consumersMore = this.#store.transaction(() => {
+      let more = false;
       for (const subscription of subscriptions.all()) {
-        pushToConsumers(subscription, this.#sockets, delivery, now, this.#rotate++);
+        more = pushToConsumers(subscription, this.#sockets, delivery, now, this.#rotate++, budget) || more;
       }
+      return more;
     });
-    this.#feed();
-  }
-
-  /** A tail far behind catches up a page per turn, leaving room for other work in between. */
-  #feed(): void {
-    if (!feedTails(this.#sockets, this.#store.log) || this.#feeding) return;
-    this.#feeding = true;
-    setTimeout(() => {
-      this.#feeding = false;
-      if (this.#store.log.meta) this.#feed();
-    }, 0);
+    // A tail far behind catches up a page per turn, leaving room for other work in between.
+    const tailsMore = feedTails(this.#sockets, log);
+    if ((consumersMore || tailsMore) && !this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => {
+        this.#scheduled = false;
+        if (this.#store.log.meta) this.#again();
+      }, 0);
+    }
   }
 }
 
@@ -61,7 +70,9 @@ export class Push {
  * Pushes a subscription's available messages to its sockets, round-robin in
  * chunks, within each socket's credit (`maxInFlight` minus what it holds).
  * Competing consumers thus share the messages and a slow one is never flooded.
- * Returns how many messages were pushed. Run inside a transaction.
+ * A frame holds at most `LIMITS.pushFrameBytes` of messages (at least one); the
+ * pump stops when `budget` runs out, and then answers true: there may be more.
+ * Run inside a transaction.
  */
 export function pushToConsumers(
   subscription: Subscription,
@@ -69,9 +80,10 @@ export function pushToConsumers(
   delivery: Delivery,
   now: number,
   rotate: number,
-): number {
+  budget: { messages: number; bytes: number },
+): boolean {
   const open = sockets.consumers(subscription.name);
-  if (open.length === 0) return 0;
+  if (open.length === 0) return false;
   const held = delivery.inFlightBy(subscription.name);
   const consumers: { ws: WebSocket; state: SocketState; credit: number }[] = [];
   for (const ws of open) {
@@ -79,29 +91,32 @@ export function pushToConsumers(
     if (!state || ws.readyState !== WebSocket.OPEN) continue;
     consumers.push({ ws, state, credit: state.maxInFlight - (held.get(state.session) ?? 0) });
   }
-  if (consumers.length === 0) return 0;
+  if (consumers.length === 0) return false;
   const start = rotate % consumers.length;
   const order = [...consumers.slice(start), ...consumers.slice(0, start)];
-  let pushed = 0;
   let progress = true;
-  while (progress && pushed < PUMP_LIMIT) {
+  while (progress) {
     progress = false;
     for (const consumer of order) {
       if (consumer.credit <= 0) continue;
+      if (budget.messages <= 0 || budget.bytes <= 0) return true;
       const batch = delivery.deliver(
         subscription,
-        Math.min(consumer.credit, CHUNK),
+        Math.min(consumer.credit, CHUNK, budget.messages),
         now,
         consumer.state.session,
+        LIMITS.pushFrameBytes,
       );
-      if (batch.length === 0) return pushed; // nothing left for anyone
-      sockets.send(consumer.ws, messagesFrame(batch));
+      if (batch.length === 0) return false; // nothing left for anyone
+      const frame = JSON.stringify(messagesFrame(batch));
+      sockets.send(consumer.ws, frame);
       consumer.credit -= batch.length;
-      pushed += batch.length;
+      budget.messages -= batch.length;
+      budget.bytes -= frame.length;
       progress = true;
     }
   }
-  return pushed;
+  return false;
 }
 
 /**
@@ -121,9 +136,9 @@ export function feedTails(sockets: OpenSockets, log: Log): boolean {
   }
   let more = false;
   for (const [after, group] of groups) {
-    const rows = log.read(after, TAIL_PAGE);
+    const rows = log.read(after, TAIL_PAGE, LIMITS.pushFrameBytes);
     if (rows.length === 0) continue;
-    if (rows.length === TAIL_PAGE) more = true;
+    if ((rows.at(-1) as { seq: number }).seq < log.counters.nextSeq - 1) more = true;
     const frame = JSON.stringify(messagesFrame(rows.map(toWire)));
     const last = (rows.at(-1) as { seq: number }).seq;
     for (const { ws, state } of group) {

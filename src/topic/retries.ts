@@ -1,8 +1,13 @@
 import { json, type Sql } from "../storage/sql";
-import type { MessageRow } from "./log";
 
-/** A due retry joined with its message; the message columns are null when retention deleted it. */
-export type DueRow = MessageRow & { attempts: number; r_seq: number };
+/** A due retry, with what delivery decides on: its message's key and size, or `gone` when retention deleted it. */
+export interface DueRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  attempts: number;
+  key: string | null;
+  size: number | null;
+  gone: number;
+}
 
 /**
  * The `retries` table: a row only for a message below the cursor that needs
@@ -13,14 +18,37 @@ export type DueRow = MessageRow & { attempts: number; r_seq: number };
  */
 export class Retries {
   readonly #sql: Sql;
+  /** Rows waiting (not leased) per subscription, counted when first asked and forgotten on a write. */
+  readonly #waiting = new Map<string, number>();
 
   constructor(sql: Sql) {
     this.#sql = sql;
   }
 
+  /** Forgets the counts kept in memory (at start, and after a transaction that failed). */
+  unload(): void {
+    this.#waiting.clear();
+  }
+
+  /** How many of a subscription's rows wait for a delivery (leased ones are in flight instead). */
+  waiting(subscription: string): number {
+    let n = this.#waiting.get(subscription);
+    if (n === undefined) {
+      n =
+        this.#sql.number(
+          "SELECT COUNT(*) FROM retries WHERE subscription = ? AND available_at IS NOT NULL",
+          subscription,
+        ) ?? 0;
+      this.#waiting.set(subscription, n);
+    }
+    return n;
+  }
+
   due(subscription: string, now: number, limit: number): DueRow[] {
     return this.#sql.all<DueRow>(
-      `SELECT r.seq AS r_seq, r.attempts, m.* FROM retries r LEFT JOIN messages m ON m.seq = r.seq
+      `SELECT r.seq, r.attempts, m.key, length(m.body) + coalesce(length(m.attributes), 0) AS size,
+         m.seq IS NULL AS gone
+       FROM retries r LEFT JOIN messages m ON m.seq = r.seq
        WHERE r.subscription = ? AND r.available_at IS NOT NULL AND r.available_at <= ?
        ORDER BY r.seq LIMIT ?`,
       subscription,
@@ -31,6 +59,7 @@ export class Retries {
 
   /** Adds a row, or sets when an existing one becomes available again (keeping its attempts). */
   put(subscription: string, seq: number, attempts: number, availableAt: number): void {
+    this.#waiting.delete(subscription);
     this.#sql.run(
       `INSERT INTO retries (subscription, seq, attempts, available_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (subscription, seq) DO UPDATE SET available_at = excluded.available_at`,
@@ -43,6 +72,7 @@ export class Retries {
 
   /** Records a delivery of these rows: one more attempt each, leased. */
   lease(subscription: string, seqs: number[]): void {
+    this.#waiting.delete(subscription);
     if (seqs.length === 0) return;
     this.#sql.run(
       `UPDATE retries SET attempts = attempts + 1, available_at = NULL
@@ -53,6 +83,7 @@ export class Retries {
   }
 
   delete(subscription: string, seqs: number[]): void {
+    this.#waiting.delete(subscription);
     if (seqs.length === 0) return;
     this.#sql.run(
       "DELETE FROM retries WHERE subscription = ? AND seq IN (SELECT value FROM json_each(?))",
@@ -107,6 +138,7 @@ export class Retries {
   }
 
   clear(subscription: string): void {
+    this.#waiting.delete(subscription);
     this.#sql.run("DELETE FROM retries WHERE subscription = ?", subscription);
   }
 }

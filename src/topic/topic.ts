@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { ok, type Result } from "../protocol/errors";
+import type { Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type {
   AckInput,
@@ -19,19 +19,18 @@ import type {
 } from "../protocol/topic-rpc";
 import { CLOSE_CODES, PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
 import { isWebSocketUpgrade } from "../protocol/ws-handshake";
-import { noTopic, TopicAdmin } from "./admin";
+import { TopicAdmin } from "./admin";
 import { Alarm } from "./alarm";
 import { Changes } from "./changes";
 import { ConsumerVerbs } from "./consumer-verbs";
 import { Housekeeping } from "./housekeeping";
-import { toWire } from "./log";
+import { LongPolls } from "./long-polls";
 import { close, OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
 import { Push } from "./push";
 import { Registration } from "./registration";
 import { SocketEndpoint } from "./socket-endpoint";
 import { TopicStore } from "./store";
-import { Waiters } from "./waiters";
 
 /** A deployment's override of a limit (a wrangler var), when it is a positive integer. */
 const positiveInt = (value: string | undefined) => {
@@ -48,7 +47,7 @@ const positiveInt = (value: string | undefined) => {
 export class Topic extends DurableObject<Env> {
   readonly #name: string;
   readonly #store: TopicStore;
-  readonly #waiters = new Waiters();
+  readonly #polls: LongPolls;
   readonly #alarm: Alarm;
   readonly #changes: Changes;
   readonly #housekeeping: Housekeeping;
@@ -65,8 +64,10 @@ export class Topic extends DurableObject<Env> {
     const name = ctx.id.name;
     this.#name = name;
     const store = new TopicStore(ctx.storage);
+    const polls = new LongPolls(store, positiveInt(env.MAX_LONG_POLLS_PER_TOPIC) ?? LIMITS.longPollsPerTopic);
+    this.#polls = polls;
     const sockets = new OpenSockets(ctx);
-    const push = new Push(store, sockets);
+    const push = new Push(store, sockets, () => changes.react("sockets"));
     const registration = new Registration(env.REGISTRY, store);
     const housekeeping = new Housekeeping(store, registration, (topic, messages) =>
       env.TOPIC.getByName(topic).publish(messages),
@@ -77,11 +78,11 @@ export class Topic extends DurableObject<Env> {
       retryAt: () => housekeeping.retryAt,
     });
     const changes = new Changes(store, {
-      wake: () => this.#waiters.wake(),
+      wake: () => polls.wake(),
       push: () => push.pump(),
       arm: () => alarm.arm(),
     });
-    const verbs = new ConsumerVerbs(store, changes, this.#waiters);
+    const verbs = new ConsumerVerbs(store, changes, polls);
     const publishing = new Publishing(name, store, changes, registration);
     const maxSockets = positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic;
     const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, maxSockets });
@@ -92,7 +93,7 @@ export class Topic extends DurableObject<Env> {
       changes,
       registration,
       endpoint,
-      waiters: this.#waiters,
+      polls,
       usage,
     });
     this.#store = store;
@@ -119,19 +120,7 @@ export class Topic extends DurableObject<Env> {
 
   /** Messages after `after` (from the oldest retained without it); long-polls up to `wait` ms. */
   read(options: ReadOptions): Promise<Result<ReadResult>> {
-    return this.#rpc(async () => {
-      const { log } = this.#store;
-      if (!log.meta) return noTopic();
-      const after = options.after ?? 0;
-      const rows = await this.#waiters.waitFor(options.wait, () => {
-        const found = log.meta ? log.read(after, options.limit) : [];
-        return found.length ? found : null;
-      });
-      const meta = log.meta;
-      if (!meta) return noTopic();
-      const messages = (rows ?? []).map(toWire);
-      return ok({ messages, next: messages.at(-1)?.seq ?? after, epoch: meta.epoch });
-    });
+    return this.#rpc(() => this.#polls.read(options));
   }
 
   // ── RPC: the topic and its subscriptions ────────────────────────────────
