@@ -1,5 +1,6 @@
 import { fail, type Result } from "../protocol/errors";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
+import { VERSION } from "../version";
 import type { Delivery } from "./delivery";
 import { type FrameTarget, handleFrame } from "./frames";
 import type { Log } from "./log";
@@ -94,6 +95,7 @@ export class Connections {
         : { subscription: options.subscription }),
       epoch: meta.epoch,
       session: state.session,
+      version: VERSION,
     });
     if (options.epoch !== undefined && options.epoch !== meta.epoch) {
       const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";
