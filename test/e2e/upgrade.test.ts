@@ -300,7 +300,8 @@ describe("a rollback onto a newer schema", () => {
     const db = new DatabaseSync(ordersDb);
     try {
       expect(db.prepare("SELECT version FROM schema_version").get()).toEqual({ version: SCHEMA_VERSION + 1 });
-      const { stats } = newest.manifest.snapshot.byName.orders?.info as { stats: { messages: number } };
+      const { stats } = (newest.manifest.snapshot.byName.orders as { info: { stats: { messages: number } } })
+        .info;
       expect(db.prepare("SELECT COUNT(*) AS n FROM messages").get()).toEqual({ n: stats.messages });
     } finally {
       db.close();
