@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { auth } from "../auth/middleware";
+import { VERSION } from "../protocol/version";
 import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
@@ -23,14 +24,14 @@ const noStore: MiddlewareHandler = async function noStore(c, next) {
  *
  * @example
  * export default app; // the worker's fetch handler
- * const res = await app.request("/healthz"); // 200 {"ok":true}
+ * const res = await app.request("/healthz"); // 200 {"ok":true,"version":"0.1.0"}
  */
 export const app = new Hono<BrokerEnv>();
 
 app.onError(handleError);
 app.notFound(handleNotFound);
 
-app.get("/healthz", (c) => c.json({ ok: true }));
+app.get("/healthz", (c) => c.json({ ok: true, version: VERSION }));
 app.all("/healthz", methodNotAllowed("GET"));
 
 // Every /v1 request passes this chain before reaching a route: authentication (DESIGN.md §6) first,

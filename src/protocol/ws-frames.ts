@@ -107,6 +107,8 @@ export interface HelloFrame {
   epoch: string;
   /** An id of this connection, for logs on both sides. */
   session: string;
+  /** The broker's release (semver), as `/healthz` reports it: for logs and bug reports. */
+  version: string;
   /**
    * Live tail only: the stream continues with messages whose seq is greater than this.
    * A client that loses the socket before any message arrives resumes from here, which

@@ -143,6 +143,7 @@ export const HelloFrameSchema = z.strictObject({
   subscription: z.string().optional(),
   epoch: z.string(),
   session: z.string(),
+  version: z.string(),
   after: z.number().int().min(0).optional(),
 });
 export const MessageFrameSchema = z.strictObject({ type: z.literal("message"), message: WireMessageSchema });

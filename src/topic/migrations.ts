@@ -67,6 +67,17 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: leases are mirrored in memory, which finds the lowest seq itself.
   "ALTER TABLE leases DROP COLUMN first_seq;",
+  // 3: a message counts as dead-lettered when it runs out of attempts (no longer when its copy
+  // is made), so the copies still waiting are counted now, once.
+  `
+  UPDATE subscriptions SET counters = json_set(
+    counters,
+    '$.deadLettered',
+    coalesce(json_extract(counters, '$.deadLettered'), 0)
+      + (SELECT COUNT(*) FROM dead_letters d WHERE d.subscription = subscriptions.name)
+  )
+  WHERE EXISTS (SELECT 1 FROM dead_letters d WHERE d.subscription = subscriptions.name);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 import { fail } from "../protocol/errors";
+import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
 import type { Changes } from "./changes";
 import type { ConsumerVerbs } from "./consumer-verbs";
@@ -79,6 +80,7 @@ export class SocketEndpoint {
         : { subscription: options.subscription }),
       epoch: meta.epoch,
       session: state.session,
+      version: VERSION,
     });
     if (options.epoch !== undefined && options.epoch !== meta.epoch) {
       const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";

@@ -189,8 +189,13 @@ describe("parseClientFrame refuses with payload_too_large", () => {
 
 describe("parseServerFrame", () => {
   it("reads a live-tail hello with its start position", () => {
-    const hello = { type: "hello", topic: "t", epoch: "e", session: "s", after: 41 };
+    const hello = { type: "hello", topic: "t", epoch: "e", session: "s", version: "0.1.0", after: 41 };
     expect(parseServerFrame(JSON.stringify(hello))).toEqual({ ok: true, value: hello });
+  });
+
+  it("refuses a hello without the broker's version", () => {
+    const hello = { type: "hello", topic: "t", epoch: "e", session: "s" };
+    expect(parseServerFrame(JSON.stringify(hello)).ok).toBe(false);
   });
 
   it("reads a batch of messages on the wire", () => {

@@ -12,8 +12,8 @@ const message = (seq: number): WireMessage => ({
 });
 const hello = (epoch: string, after?: number): HelloFrame =>
   after === undefined
-    ? { type: "hello", topic: "t", epoch, session: "s" }
-    : { type: "hello", topic: "t", epoch, session: "s", after };
+    ? { type: "hello", topic: "t", epoch, session: "s", version: "0.1.0" }
+    : { type: "hello", topic: "t", epoch, session: "s", version: "0.1.0", after };
 
 describe("TailState", () => {
   it("starts at the tail when no position is given", () => {

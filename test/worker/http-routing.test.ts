@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { version } from "../../package.json";
 import { freshTopic } from "./helpers";
 import { call, expectJson, expectProblem, topicExists } from "./http-support";
 
 describe("routing and errors", () => {
-  it("answers liveness on /healthz", async () => {
-    expect(await expectJson(await call("GET", "/healthz"), 200)).toEqual({ ok: true });
+  it("answers liveness on /healthz with the running release from package.json", async () => {
+    expect(await expectJson(await call("GET", "/healthz"), 200)).toEqual({ ok: true, version });
   });
 
   it("answers HEAD like GET, without a body", async () => {

@@ -1,5 +1,6 @@
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { version } from "../../package.json";
 import { CLOSE_CODES } from "../../src/protocol/ws-frames";
 import { freshTopic, text, topicStub, unwrap } from "./helpers";
 import { countMessages, openSocket } from "./ws-helpers";
@@ -12,11 +13,11 @@ async function subscribed(config = {}) {
 }
 
 describe("WebSocket consumers", () => {
-  it("says hello, then pushes published messages with their attempt", async () => {
+  it("says hello with the broker's release, then pushes published messages with their attempt", async () => {
     const { name, topic } = await subscribed();
     const socket = await openSocket(name, { subscription: "work" });
     await socket.until((f) => f[0]?.type === "hello");
-    expect(socket.frames[0]).toMatchObject({ type: "hello", topic: name, subscription: "work" });
+    expect(socket.frames[0]).toMatchObject({ type: "hello", topic: name, subscription: "work", version });
     unwrap(await topic.publish([text("a"), text("b")]));
     await socket.until(countMessages(2));
     expect(socket.messages().map((m) => [m.data, m.attempt])).toEqual([
@@ -156,7 +157,7 @@ describe("live tail", () => {
     const fromNow = await openSocket(name);
     const replay = await openSocket(name, { after: 0 });
     await fromNow.until((f) => f[0]?.type === "hello");
-    expect(fromNow.frames[0]).toMatchObject({ type: "hello", after: 2 });
+    expect(fromNow.frames[0]).toMatchObject({ type: "hello", after: 2, version });
     unwrap(await topic.publish([text("new")]));
     await fromNow.until(countMessages(1));
     await replay.until(countMessages(3));
