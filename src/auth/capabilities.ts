@@ -126,6 +126,19 @@ export function canEverywhere(principal: Principal, right: Right): boolean {
   return principal.grants.some((g) => g.pattern === "*" && grants(g.rights, right));
 }
 
+/**
+ * The patterns of the topics a principal may see in a listing (those it holds any right on),
+ * or `null` when it may see every topic (a `*` grant: the admin key, `AUTH=off`).
+ *
+ * @example
+ * visiblePatterns(principalFromCap({ "orders.*": ["publish"], "chat": ["subscribe"] })); // ["orders.*", "chat"]
+ * visiblePatterns(ADMIN_PRINCIPAL); // null
+ */
+export function visiblePatterns(principal: Principal): string[] | null {
+  if (principal.grants.some((g) => g.pattern === "*")) return null;
+  return principal.grants.map((g) => g.pattern);
+}
+
 /** The principal of the admin key: admin on every topic, never expiring. */
 export const ADMIN_PRINCIPAL: Principal = Object.freeze({
   kind: "admin-key",
