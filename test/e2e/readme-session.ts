@@ -38,7 +38,10 @@ export async function readmeSession(): Promise<SessionStep[]> {
 
   const steps: SessionStep[] = [];
   // An answer's continuation lines join the line before them.
-  const lines = block[1].replace(/\\\n\s*/g, "").replace(/\n#   +/g, "").split("\n");
+  const lines = block[1]
+    .replace(/\\\n\s*/g, "")
+    .replace(/\n#   +/g, "")
+    .split("\n");
   for (const line of lines) {
     const trimmed = line.trim();
     if (trimmed.startsWith("# →")) {
