@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import type * as z from "zod";
 import { requireRight } from "../../auth/middleware";
 import { validUntil } from "../../auth/tokens";
+import { attributesSchema } from "../../protocol/attributes";
 import {
-  attributesSchema,
   batchSchema,
   contentTypeSchema,
   isJsonText,
