@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { visiblePatterns } from "../../auth/capabilities";
+import { can, visiblePatterns } from "../../auth/capabilities";
 import { requireRight } from "../../auth/middleware";
 import { listTopicsQuerySchema, topicPutSchema } from "../../protocol/http";
 import { REGISTRY_NAME, type TopicListQuery } from "../../protocol/registry";
@@ -8,6 +8,7 @@ import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { callTopic } from "../topic-call";
+import { topicView } from "../views";
 
 /** `/v1/topics` and `/v1/topics/{topic}`: the catalogue and each topic's config and stats. */
 export const topicRoutes = new Hono<BrokerEnv>();
@@ -35,9 +36,11 @@ topicRoutes.put("/:topic", requireRight("admin"), async (c) => {
   return c.json(info, created ? 201 : 200);
 });
 
+/** Stats for every reader; config and usage only for those who may change the topic. */
 topicRoutes.get("/:topic", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.info())));
+  const info = unwrap(await callTopic(c.env, topic, (t) => t.info()));
+  return c.json(topicView(info, can(c.get("principal"), "admin", topic)));
 });
 
 topicRoutes.delete("/:topic", requireRight("admin"), async (c) => {
