@@ -102,6 +102,49 @@ const grants = (rights: readonly Right[], right: Right): boolean =>
   rights.includes(right) || rights.includes("admin");
 
 /**
+ * Whether pattern `q` matches every topic that pattern `p` matches: `*` covers every pattern;
+ * `q*` covers `p*` when `p` starts with `q`, and an exact `p` that starts with `q`; an exact
+ * name covers only itself.
+ *
+ * @example
+ * patternCovers("orders.*", "orders.eu.*"); // true
+ * patternCovers("orders.*", "orders");      // false: "orders" does not start with "orders."
+ * patternCovers("orders.eu", "orders.*");   // false
+ */
+export function patternCovers(q: string, p: string): boolean {
+  if (!q.endsWith("*")) return q === p;
+  const base = p.endsWith("*") ? p.slice(0, -1) : p;
+  return base.startsWith(q.slice(0, -1));
+}
+
+/** The first right of `grant` that the principal lacks on part of its pattern, if any. */
+export function missingRight(principal: Principal, grant: Grant): Right | null {
+  // One grant of the principal must cover the whole pattern for each right: a prefix matches
+  // names of 65 next characters and a cap holds at most 64 patterns, so no union of several
+  // narrower grants can cover a pattern that none of them covers alone.
+  for (const right of grant.rights) {
+    const held = principal.grants.some(
+      (g) => patternCovers(g.pattern, grant.pattern) && grants(g.rights, right),
+    );
+    if (!held) return right;
+  }
+  return null;
+}
+
+/**
+ * Whether the principal holds every right of `grant` on every topic its pattern matches, so a
+ * token carrying `grant` gives nothing its minter lacks. `admin` implies the other rights.
+ *
+ * @example
+ * const minter = principalFromCap({ "orders.*": ["admin"] });
+ * covers(minter, { pattern: "orders.eu", rights: ["publish"] }); // true
+ * covers(minter, { pattern: "*", rights: ["subscribe"] });       // false
+ */
+export function covers(principal: Principal, grant: Grant): boolean {
+  return missingRight(principal, grant) === null;
+}
+
+/**
  * Whether the principal holds `right` on `topic`. Grants add up; `admin` implies
  * `publish` and `subscribe` on the topics it covers.
  *
@@ -124,6 +167,19 @@ export function can(principal: Principal, right: Right, topic: string): boolean 
  */
 export function canEverywhere(principal: Principal, right: Right): boolean {
   return principal.grants.some((g) => g.pattern === "*" && grants(g.rights, right));
+}
+
+/**
+ * The patterns of the topics a principal may see in a listing (those it holds any right on),
+ * or `null` when it may see every topic (a `*` grant: the admin key, `AUTH=off`).
+ *
+ * @example
+ * visiblePatterns(principalFromCap({ "orders.*": ["publish"], "chat": ["subscribe"] })); // ["orders.*", "chat"]
+ * visiblePatterns(ADMIN_PRINCIPAL); // null
+ */
+export function visiblePatterns(principal: Principal): string[] | null {
+  if (principal.grants.some((g) => g.pattern === "*")) return null;
+  return principal.grants.map((g) => g.pattern);
 }
 
 /** The principal of the admin key: admin on every topic, never expiring. */

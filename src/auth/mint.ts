@@ -2,7 +2,7 @@ import { SignJWT } from "jose";
 import { z } from "zod";
 import { parseDuration } from "../protocol/duration";
 import { fail, ok, type Result } from "../protocol/errors";
-import { type Cap, CapSchema } from "./capabilities";
+import { type Cap, CapSchema, missingRight, type Principal } from "./capabilities";
 import { type AuthVars, readAuthConfig } from "./config";
 
 /** Lifetime of a minted token when none is asked for. */
@@ -37,13 +37,21 @@ export interface MintedToken {
 
 /**
  * Mints an HS256 token with JWT_SECRET: `cap`, `exp`, `iat`, and `iss`/`aud` when the
- * broker checks them (a token the broker itself would refuse is never minted).
+ * broker checks them (a token the broker itself would refuse is never minted). The token never
+ * gives more than its minter holds: a pattern or right the minter lacks is `forbidden`, and a
+ * `ttl` that would outlive the minter's own token is refused (`invalid_request`, saying until
+ * when it may live) rather than cut short behind the caller's back. The admin key and `AUTH=off`
+ * hold everything and never expire.
  *
  * @example
- * const minted = await mintToken({ cap: { "chat.room-1": ["subscribe"] }, ttl: "15m" }, c.env);
+ * const minted = await mintToken({ cap: { "chat.room-1": ["subscribe"] }, ttl: "15m" }, c.env, principal);
  * if (minted.ok) return c.json(minted.value, 201);
  */
-export async function mintToken(request: MintRequest, env: AuthVars): Promise<Result<MintedToken>> {
+export async function mintToken(
+  request: MintRequest,
+  env: AuthVars,
+  minter: Principal,
+): Promise<Result<MintedToken>> {
   const config = readAuthConfig(env);
   if (config.jwtSecret === null) {
     return fail(
@@ -57,9 +65,28 @@ export async function mintToken(request: MintRequest, env: AuthVars): Promise<Re
   if (ttl === undefined || ttl < 1_000 || ttl > MAX_TOKEN_TTL_MS) {
     return fail("invalid_request", "ttl must be a duration from 1s to 366d, like 15m or 24h");
   }
+  for (const [pattern, rights] of Object.entries(cap.data)) {
+    const missing = missingRight(minter, { pattern, rights });
+    if (missing !== null) {
+      return fail(
+        "forbidden",
+        `this credential cannot grant "${missing}" on "${pattern}": it does not hold that right there`,
+      );
+    }
+  }
 
   const nowS = Math.floor(Date.now() / 1000);
   const expS = nowS + Math.ceil(ttl / 1000);
+  if (minter.expiresAt !== null && expS * 1000 > minter.expiresAt) {
+    const until = new Date(minter.expiresAt).toISOString();
+    const left = Math.floor(minter.expiresAt / 1000) - nowS;
+    return fail(
+      "invalid_request",
+      left < 1
+        ? `this credential expired at ${until} and can mint no more tokens`
+        : `ttl must not outlive the credential minting the token, which expires at ${until}: at most ${left}s`,
+    );
+  }
   const jwt = new SignJWT({ cap: cap.data })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuedAt(nowS)

@@ -14,6 +14,19 @@ import type { AuthConfig } from "./config";
 /** Seconds of clock skew allowed on `exp` and `nbf`: enough for a drifting issuer, no more. */
 export const CLOCK_TOLERANCE_S = 30;
 
+/**
+ * The instant, epoch ms, from which a principal's credential is refused: a token's `exp` plus
+ * the clock tolerance that verification grants it, or `null` for a credential that never
+ * expires (the admin key, `AUTH=off`). Sockets and SSE streams end there, so a connection
+ * lives exactly as long as its token would be accepted by a new request.
+ *
+ * @example
+ * const until = validUntil(c.get("principal")); // exp 1700000000 → 1700000030000
+ */
+export function validUntil(principal: Principal): number | null {
+  return principal.expiresAt === null ? null : principal.expiresAt + CLOCK_TOLERANCE_S * 1000;
+}
+
 export type Authenticated = { ok: true; principal: Principal } | { ok: false; detail: string };
 
 type KeyResolver = (header: JWTHeaderParameters) => Promise<CryptoKey> | CryptoKey;

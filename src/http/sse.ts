@@ -8,18 +8,39 @@ const MAX_STREAM_MS = 60 * 60_000;
 
 type Read = (after: number, wait: number) => Promise<Result<ReadResult>>;
 
+/** Where a stream starts, when it ends, and who can stop it. */
+export interface StreamOptions {
+  /** Stream the messages after this seq. */
+  start: number;
+  /** The client went away. */
+  signal: AbortSignal;
+  /**
+   * When the credential stops being accepted, epoch ms (`validUntil` in ../auth/tokens.ts), or
+   * `null` when it never expires. The stream ends there with an `unauthorized` error event.
+   */
+  until: number | null;
+}
+
+const event = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+
 /**
  * The log as Server-Sent Events: each message is an event whose `id` is its
  * seq, so a reconnecting EventSource resumes with `Last-Event-ID` and misses
  * nothing still retained. The stream opens with a `hello` event (topic epoch);
  * an `error` event (problem+json fields) ends it when the topic is deleted or
  * re-created. It runs in the worker as a chain of long-polls, so the topic's
- * object holds no stream and can hibernate.
+ * object holds no stream and can hibernate. A stream opened with an expiring token ends when
+ * the token would be refused, like a socket: each long-poll waits no longer than that.
  *
  * @example
- * return sseResponse((after, wait) => stub.read({ after, limit: 500, wait }), 0, c.req.raw.signal);
+ * return sseResponse((after, wait) => stub.read({ after, limit: 500, wait }), {
+ *   start: 0,
+ *   signal: c.req.raw.signal,
+ *   until: validUntil(c.get("principal")),
+ * });
  */
-export function sseResponse(read: Read, start: number, signal: AbortSignal): Response {
+export function sseResponse(read: Read, options: StreamOptions): Response {
+  const { start, signal, until } = options;
   const encoder = new TextEncoder();
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
@@ -31,22 +52,23 @@ export function sseResponse(read: Read, start: number, signal: AbortSignal): Res
     let epoch: string | null = null;
     await write("retry: 1000\n\n");
     while (!signal.aborted && Date.now() < deadline) {
-      const result = await read(after, epoch === null ? 0 : KEEP_ALIVE_MS);
+      const left = until === null ? KEEP_ALIVE_MS : until - Date.now();
+      if (left <= 0) {
+        await write(event("error", { code: "unauthorized", detail: "the token expired" }));
+        return;
+      }
+      const result = await read(after, epoch === null ? 0 : Math.min(KEEP_ALIVE_MS, left));
       if (!result.ok) {
-        await write(
-          `event: error\ndata: ${JSON.stringify({ code: result.code, detail: result.detail })}\n\n`,
-        );
+        await write(event("error", { code: result.code, detail: result.detail }));
         return;
       }
       const page = result.value;
       if (epoch === null) {
         epoch = page.epoch;
-        await write(`event: hello\ndata: ${JSON.stringify({ epoch, after })}\n\n`);
+        await write(event("hello", { epoch, after }));
       } else if (page.epoch !== epoch) {
         const detail = "the topic was deleted and re-created; seqs of the old epoch mean nothing here";
-        await write(
-          `event: error\ndata: ${JSON.stringify({ code: "conflict", detail, epoch: page.epoch })}\n\n`,
-        );
+        await write(event("error", { code: "conflict", detail, epoch: page.epoch }));
         return;
       }
       let chunk = "";

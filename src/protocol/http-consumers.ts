@@ -4,8 +4,9 @@
  * `parseInput`.
  */
 import * as z from "zod";
+import { filterAttributesSchema } from "./attributes";
 import { boolean, duration, field, integer, integerParam } from "./fields";
-import { attributesSchema, NAME_RULE } from "./http";
+import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
 import { isValidName } from "./names";
 import type { SeekTarget, StartAt } from "./topic-rpc";
@@ -60,7 +61,7 @@ export const subscriptionPutSchema = z.strictObject({
       ? (value as string | null)
       : undefined,
   ).optional(),
-  filter: z.strictObject({ attributes: attributesSchema }).nullable().optional(),
+  filter: z.strictObject({ attributes: filterAttributesSchema }).nullable().optional(),
   ordered: boolean.optional(),
 });
 

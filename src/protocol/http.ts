@@ -4,6 +4,7 @@
  * Validate with `parseInput` (from ./fields, re-exported here).
  */
 import * as z from "zod";
+import { attributesSchema } from "./attributes";
 import { parseDuration } from "./duration";
 import type { ErrorCode } from "./errors";
 import { duration, field, integerParam, oneOf } from "./fields";
@@ -50,33 +51,6 @@ export const contentTypeSchema = field("must be a media type such as application
 
 /** A delivery delay of a published message. */
 export const delaySchema = duration(0, LIMITS.maxDelayMs);
-
-const PROTO_KEY_MESSAGE = 'must not have an entry named "__proto__"';
-
-/**
- * Message attributes (also the shape of a subscription's attribute filter). An entry named
- * `__proto__` is refused before parsing: copied into a plain object it would set the
- * object's prototype instead of an attribute and vanish.
- */
-export const attributesSchema = z
-  .unknown()
-  .refine((value) => !(typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")), {
-    message: PROTO_KEY_MESSAGE,
-  })
-  .pipe(z.record(z.string(), z.string()))
-  .superRefine((attributes, ctx) => {
-    const entries = Object.entries(attributes);
-    if (entries.some(([key]) => key.length === 0)) {
-      ctx.addIssue({ code: "custom", message: "must not have an empty name" });
-    } else if (entries.length > LIMITS.attributes) {
-      ctx.addIssue({ code: "custom", message: `must have at most ${LIMITS.attributes} entries` });
-    } else if (entries.reduce((n, [k, v]) => n + byteLength(k) + byteLength(v), 0) > LIMITS.attributeBytes) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must total at most ${LIMITS.attributeBytes} bytes of names and values`,
-      });
-    }
-  });
 
 // ---- topics --------------------------------------------------------------------------------
 

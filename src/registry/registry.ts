@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { TopicListing } from "../protocol/registry";
+import type { TopicListQuery, TopicPage } from "../protocol/registry";
 import { migrate } from "../storage/migrate";
 import { Sql } from "../storage/sql";
+import { type VisibleRange, visibleRanges } from "./visible-ranges";
 
 /**
  * Append-only numbered migrations of the catalogue's database (see ../storage/migrate.ts).
@@ -36,25 +37,47 @@ export class Registry extends DurableObject<Env> {
     this.#sql.run("DELETE FROM topics WHERE name = ? AND created_at <= ?", name, createdAt);
   }
 
-  /** Topics in name order, `limit` at a time; pass the returned cursor to go on. */
-  list(options: { prefix?: string; cursor?: string; limit: number }): {
-    topics: TopicListing[];
-    cursor: string | null;
-  } {
-    const prefix = options.prefix ?? "";
-    const after = options.cursor && options.cursor > prefix ? options.cursor : "";
-    // Names never contain U+FFFF, so prefix || U+FFFF bounds the prefix range.
-    const rows = this.#sql.all<{ name: string; created_at: number }>(
-      "SELECT name, created_at FROM topics WHERE name >= ? AND name < ? AND name > ? ORDER BY name LIMIT ?",
-      prefix,
-      `${prefix}\uffff`,
-      after,
-      options.limit + 1,
-    );
-    const page = rows.slice(0, options.limit);
+  /**
+   * Topics in name order, `limit` at a time; pass the returned cursor to go on. With
+   * `visibleTo`, only the names those patterns match are paged over (./visible-ranges.ts), so
+   * neither a page nor its cursor names a topic the caller may not see.
+   */
+  list(query: TopicListQuery): TopicPage {
+    const prefix = query.prefix ?? "";
+    const after = query.cursor ?? "";
+    const ranges: VisibleRange[] =
+      query.visibleTo === undefined ? [{ kind: "prefix", prefix }] : visibleRanges(prefix, query.visibleTo);
+    const rows: { name: string; created_at: number }[] = [];
+    // One more row than asked tells whether another page follows.
+    for (const range of ranges) {
+      const wanted = query.limit + 1 - rows.length;
+      if (wanted <= 0) break;
+      rows.push(...this.#read(range, after, wanted));
+    }
+    const page = rows.slice(0, query.limit);
     return {
       topics: page.map((row) => ({ name: row.name, createdAt: row.created_at })),
-      cursor: rows.length > options.limit ? (page.at(-1)?.name ?? null) : null,
+      cursor: rows.length > query.limit ? (page.at(-1)?.name ?? null) : null,
     };
+  }
+
+  /** Up to `limit` names of one range after `after`, through the primary key. */
+  #read(range: VisibleRange, after: string, limit: number): { name: string; created_at: number }[] {
+    if (range.kind === "exact") {
+      return this.#sql.all(
+        "SELECT name, created_at FROM topics WHERE name = ? AND name > ?",
+        range.name,
+        after,
+      );
+    }
+    // Names never contain U+FFFF, so prefix || U+FFFF bounds the prefix range; no LIKE, whose
+    // `_` would match any character of a name.
+    return this.#sql.all(
+      "SELECT name, created_at FROM topics WHERE name >= ? AND name < ? AND name > ? ORDER BY name LIMIT ?",
+      range.prefix,
+      `${range.prefix}\uffff`,
+      after,
+      limit,
+    );
   }
 }

@@ -4,6 +4,7 @@
  */
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLOCK_TOLERANCE_S } from "../../src/auth/tokens";
 import { Broker as Client } from "../../src/client/client";
 import type { BrokerError } from "../../src/client/errors";
 import type { Message, ReceivedMessage } from "../../src/client/message";
@@ -308,8 +309,12 @@ describe("the client against a broker that requires tokens", () => {
   it("reconnects with a fresh token when the broker closes a socket whose token expired", async () => {
     const topic = freshTopic();
     let calls = 0;
-    // The first two tokens (the PUT that creates the subscription, the first socket) expire soon.
-    const client = new Client({ url: broker.url, token: () => mint(++calls <= 2 ? 2 : 600) });
+    // The first two tokens (the PUT that creates the subscription, the first socket) are refused
+    // two seconds from now: their exp is past, and the clock tolerance is nearly spent.
+    const client = new Client({
+      url: broker.url,
+      token: () => mint(++calls <= 2 ? 2 - CLOCK_TOLERANCE_S : 600),
+    });
     const subscription = client.subscribe(topic, "s", { create: {}, reconnect: { min: 50, max: 500 } });
     await statusOf(subscription, "open");
     const reconnecting = (await statusOf(subscription, "reconnecting", 30_000)) as { error: BrokerError };

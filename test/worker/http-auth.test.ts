@@ -106,6 +106,23 @@ describe("auth on the HTTP API", () => {
     expect((await call("POST", `/v1/topics/${topic}/messages`, token, { body: "y" })).status).toBe(403);
   });
 
+  it("refuses a token that expires in 5 s minting one that outlives it, and caps what it may mint", async () => {
+    const shortLived = await hs256({ cap: { "*": ["admin"] }, exp: nowS() + 5 });
+    const mint = (body: unknown) => call("POST", "/v1/tokens", shortLived, { body: JSON.stringify(body) });
+    const refused = await mint({ cap: { "*": ["admin"] }, ttl: "366d" });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { code: string; detail: string }).detail).toMatch(/expires at .*Z/);
+    const minted = await mint({ cap: { "*": ["subscribe"] }, ttl: "2s" });
+    expect(minted.status).toBe(201);
+    const { expiresAt } = (await minted.json()) as { expiresAt: number };
+    expect(expiresAt).toBeLessThanOrEqual((nowS() + 5) * 1000);
+    // The admin key never expires: it mints for as long as minting allows.
+    const long = await call("POST", "/v1/tokens", ADMIN_KEY, {
+      body: JSON.stringify({ cap: { "*": ["admin"] }, ttl: "366d" }),
+    });
+    expect(long.status).toBe(201);
+  });
+
   it("lists only the topics a scoped token has rights on", async () => {
     const mine = freshTopic("scoped");
     const other = freshTopic("scoped");

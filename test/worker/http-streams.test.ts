@@ -1,6 +1,7 @@
-import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { CLOCK_TOLERANCE_S } from "../../src/auth/tokens";
 import { app } from "../../src/http/app";
 import type { ServerFrame } from "../../src/protocol/ws-frames";
 import { CLOSE_CODES } from "../../src/protocol/ws-frames";
@@ -116,12 +117,14 @@ describe("WebSocket routes", () => {
     ws.close(1000);
   });
 
-  it("closes a socket with 1008 when its token expires", async () => {
+  it("closes a socket with 1008 when its token expires, at exp plus the clock tolerance", async () => {
     const topic = freshTopic();
     unwrap(await topicStub(topic).publish([text("a")]));
     const secured = { ...env, AUTH: "required", JWT_SECRET: SECRET } as Env;
-    // Expired ten seconds ago: still inside the verifier's clock tolerance, so the upgrade is accepted.
-    const token = await hs256({ cap: { [topic]: ["subscribe"] }, exp: nowS() - 10 });
+    // exp has passed, but the clock tolerance still accepts the token for about two seconds.
+    const exp = nowS() - CLOCK_TOLERANCE_S + 2;
+    const validUntil = (exp + CLOCK_TOLERANCE_S) * 1000;
+    const token = await hs256({ cap: { [topic]: ["subscribe"] }, exp });
     const req = new Request(`http://broker/v1/topics/${topic}/ws?token=${token}`, {
       headers: upgradeHeaders,
     });
@@ -130,10 +133,23 @@ describe("WebSocket routes", () => {
     const ws = res.webSocket as WebSocket;
     ws.accept();
     const socket = collect(ws);
+    await socket.until(() => socket.frames.some((f) => f.type === "hello"));
+    // The topic's alarm is set for the instant the token stops being accepted over HTTP too.
+    const alarm = await runInDurableObject(topicStub(topic), (_: unknown, state: DurableObjectState) =>
+      state.storage.getAlarm(),
+    );
+    expect(alarm).toBe(validUntil);
+    // Run early, the alarm leaves the socket open: a ping still gets its pong.
+    await runDurableObjectAlarm(topicStub(topic));
+    ws.send(JSON.stringify({ type: "ping" }));
+    await socket.until(() => socket.frames.some((f) => f.type === "pong"));
+    expect(Date.now()).toBeLessThan(validUntil);
+    // From the instant on, it is closed.
+    while (Date.now() < validUntil) await new Promise((resolve) => setTimeout(resolve, 50));
     await runDurableObjectAlarm(topicStub(topic));
     const closed = await socket.closed;
     expect(closed.code).toBe(CLOSE_CODES.POLICY);
-    expect(closed.reason).toMatch(/^unauthorized/);
+    expect(closed.reason).toBe("unauthorized: the token expired");
   });
 });
 

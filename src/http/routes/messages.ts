@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import type * as z from "zod";
 import { requireRight } from "../../auth/middleware";
+import { validUntil } from "../../auth/tokens";
+import { attributesSchema } from "../../protocol/attributes";
 import {
-  attributesSchema,
   batchSchema,
   contentTypeSchema,
   isJsonText,
@@ -110,8 +111,7 @@ messageRoutes.get("/:topic/messages", requireRight("subscribe"), streamLimit, as
     unwrap(await callTopic(c.env, topic, (t) => t.info()));
     return sseResponse(
       (from, ms) => callTopic(c.env, topic, (t) => t.read({ after: from, limit, wait: ms })),
-      resume ?? 0,
-      c.req.raw.signal,
+      { start: resume ?? 0, signal: c.req.raw.signal, until: validUntil(c.get("principal")) },
     );
   }
   const options: ReadOptions = { limit, wait };

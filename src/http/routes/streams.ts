@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { can } from "../../auth/capabilities";
 import { withoutCredentials } from "../../auth/credentials";
 import { requireRight } from "../../auth/middleware";
+import { validUntil } from "../../auth/tokens";
 import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http-consumers";
 import { isWebSocketUpgrade } from "../../protocol/ws-handshake";
 import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
@@ -16,7 +17,8 @@ export const streamRoutes = new Hono<BrokerEnv>();
 
 /**
  * Hands a checked upgrade to the topic's object. The token stays here: the
- * object learns only what it may do (publish or not) and until when.
+ * object learns only what it may do (publish or not) and until when: the instant the token
+ * stops being accepted, clock tolerance included, as for an SSE stream.
  */
 async function upgrade(
   c: Context<BrokerEnv>,
@@ -35,7 +37,8 @@ async function upgrade(
   }
   const principal = c.get("principal");
   const options: UpgradeOptions = { topic, canPublish: can(principal, "publish", topic), ...extra };
-  if (principal.expiresAt !== null) options.expiresAt = principal.expiresAt;
+  const until = validUntil(principal);
+  if (until !== null) options.expiresAt = until;
   return c.env.TOPIC.getByName(topic).fetch(upgradeRequest(withoutCredentials(c.req.raw), options));
 }
 

@@ -14,15 +14,19 @@ import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
 import { callTopic } from "../topic-call";
+import { subscriptionView } from "../views";
 
 /** `/v1/topics/{topic}/subscriptions/…`: config, stats, and the pull consumer's verbs. */
 export const subscriptionRoutes = new Hono<BrokerEnv>();
 
 const SUBSCRIPTION = "/:topic/subscriptions/:sub";
 
+/** Stats for every reader; each subscription's config only for those who may change it. */
 subscriptionRoutes.get("/:topic/subscriptions", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.listSubscriptions())));
+  const listing = unwrap(await callTopic(c.env, topic, (t) => t.listSubscriptions()));
+  const admin = can(c.get("principal"), "admin", topic);
+  return c.json({ ...listing, subscriptions: listing.subscriptions.map((s) => subscriptionView(s, admin)) });
 });
 subscriptionRoutes.all("/:topic/subscriptions", methodNotAllowed("GET"));
 
@@ -49,7 +53,8 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
 subscriptionRoutes.get(SUBSCRIPTION, requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.getSubscription(sub))));
+  const info = unwrap(await callTopic(c.env, topic, (t) => t.getSubscription(sub)));
+  return c.json(subscriptionView(info, can(c.get("principal"), "admin", topic)));
 });
 
 subscriptionRoutes.delete(SUBSCRIPTION, requireRight("admin"), async (c) => {

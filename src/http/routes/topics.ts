@@ -1,25 +1,30 @@
 import { Hono } from "hono";
-import { can, RIGHTS } from "../../auth/capabilities";
+import { can, visiblePatterns } from "../../auth/capabilities";
 import { requireRight } from "../../auth/middleware";
 import { listTopicsQuerySchema, topicPutSchema } from "../../protocol/http";
-import { REGISTRY_NAME } from "../../protocol/registry";
+import { REGISTRY_NAME, type TopicListQuery } from "../../protocol/registry";
 import type { TopicConfigPatch } from "../../protocol/topic-rpc";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { callTopic } from "../topic-call";
+import { topicView } from "../views";
 
 /** `/v1/topics` and `/v1/topics/{topic}`: the catalogue and each topic's config and stats. */
 export const topicRoutes = new Hono<BrokerEnv>();
 
-/** Lists topics by name; a scoped token sees only the topics it holds some right on. */
+/**
+ * Lists topics by name. A scoped token sees only the topics it holds some right on: the
+ * Registry pages over those alone, so no page or cursor names another.
+ */
 topicRoutes.get("/", async (c) => {
   const { prefix, cursor, limit } = queryInput(c, listTopicsQuerySchema);
-  const registry = c.env.REGISTRY.getByName(REGISTRY_NAME);
-  const page = await registry.list({ limit, ...(prefix && { prefix }), ...(cursor && { cursor }) });
-  const principal = c.get("principal");
-  const visible = page.topics.filter((t) => RIGHTS.some((right) => can(principal, right, t.name)));
-  return c.json({ topics: visible, cursor: page.cursor });
+  const query: TopicListQuery = { limit };
+  if (prefix) query.prefix = prefix;
+  if (cursor) query.cursor = cursor;
+  const visibleTo = visiblePatterns(c.get("principal"));
+  if (visibleTo !== null) query.visibleTo = visibleTo;
+  return c.json(await c.env.REGISTRY.getByName(REGISTRY_NAME).list(query));
 });
 topicRoutes.all("/", methodNotAllowed("GET"));
 
@@ -31,9 +36,11 @@ topicRoutes.put("/:topic", requireRight("admin"), async (c) => {
   return c.json(info, created ? 201 : 200);
 });
 
+/** Stats for every reader; config and usage only for those who may change the topic. */
 topicRoutes.get("/:topic", requireRight("subscribe"), async (c) => {
   const topic = nameParam(c, "topic");
-  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.info())));
+  const info = unwrap(await callTopic(c.env, topic, (t) => t.info()));
+  return c.json(topicView(info, can(c.get("principal"), "admin", topic)));
 });
 
 topicRoutes.delete("/:topic", requireRight("admin"), async (c) => {
