@@ -15,7 +15,12 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // Small caps, so the tests of the caps need neither ten thousand sockets nor a thousand polls.
             miniflare: {
-              bindings: { AUTH: "off", MAX_SOCKETS_PER_TOPIC: "20", MAX_LONG_POLLS_PER_TOPIC: "200" },
+              bindings: {
+                AUTH: "off",
+                MAX_SOCKETS_PER_TOPIC: "20",
+                MAX_SOCKETS_PER_SUBJECT: "3",
+                MAX_LONG_POLLS_PER_TOPIC: "200",
+              },
             },
           }),
         ],

@@ -15,6 +15,29 @@ import { LIMITS } from "./limits";
 export const RESERVED_ATTRIBUTE_PREFIXES = ["dead-letter.", "broker."] as const;
 
 /**
+ * The broker's attributes on a copy it makes of a message (a dead-letter copy; a routed message):
+ * where it came from, and how many copies deep it is, so a loop of copies between topics stops.
+ */
+export const BROKER_ATTRIBUTES = {
+  deadLetterTopic: "dead-letter.topic",
+  deadLetterSubscription: "dead-letter.subscription",
+  deadLetterSeq: "dead-letter.seq",
+  hops: "broker.hops",
+} as const;
+
+/**
+ * How many copies deep a message may go: a copy of a copy … past this many is not made (it is
+ * dropped and counted), so a loop between topics ends even where a configuration check missed it.
+ */
+export const MAX_HOPS = 8;
+
+/** The hop count a message's attributes carry (0 for an original). */
+export function hopsOf(attributes: Record<string, string>): number {
+  const n = Number(attributes[BROKER_ATTRIBUTES.hops]);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/**
  * The reserved prefix an attribute name starts with, in any ASCII letter case, or `null`. Case
  * is folded because a raw publish's header names arrive lower-cased whatever was sent, and a
  * `Dead-Letter.Topic` next to the broker's `dead-letter.topic` would mislead all the same.

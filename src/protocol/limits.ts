@@ -21,6 +21,10 @@ export const LIMITS = {
   subscriptionsPerTopic: 1_000,
   /** Most WebSockets (consumers and tails) open on one topic. */
   connectionsPerTopic: 10_000,
+  /** Sockets the admin key may open on a topic beyond `connectionsPerTopic`. */
+  adminSocketHeadroom: 100,
+  /** Most WebSockets one client (token subject or address) holds open on one topic. */
+  socketsPerSubject: 100,
   /** Most long-polls (reads and pulls with `wait`) parked on one topic at once. */
   longPollsPerTopic: 1_000,
   /** Largest WebSocket frame, in bytes. */

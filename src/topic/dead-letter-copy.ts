@@ -1,3 +1,4 @@
+import { BROKER_ATTRIBUTES, hopsOf, MAX_HOPS } from "../protocol/attributes";
 import type { Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
@@ -11,21 +12,17 @@ export type PublishTo = (topic: string, messages: PublishInput[]) => Promise<Res
 /** Most copies sent to a dead-letter topic in one request. */
 const BATCH = 100;
 
-/** The broker's own attributes on a dead-letter copy: where the message came from. */
-export const DEAD_LETTER_ATTRIBUTES = {
-  topic: "dead-letter.topic",
-  subscription: "dead-letter.subscription",
-  seq: "dead-letter.seq",
-} as const;
-
 /**
  * Copies messages that ran out of attempts to their subscription's dead-letter topic, a batch
  * per subscription, each subscription on its own: one whose dead-letter topic refuses does not
  * hold back another's. A copy carries an idempotency key made of this topic's name, epoch,
  * subscription and seq, and its waiting row is deleted only after the copy is acknowledged, so a
- * crash or a retried alarm in between yields the same single copy. A row whose message is gone
- * (retention) or whose subscription no longer has a dead-letter topic is dropped and counted as
- * `discarded`. Returns false when some copy failed and must be retried.
+ * crash or a retried alarm in between yields the same single copy. A copy carries `broker.hops`,
+ * one more than the message it copies, and a message already `MAX_HOPS` copies deep is not
+ * copied again: two topics dead-lettering into each other bounce a message a few times, not
+ * forever. A row whose message is gone (retention), whose subscription no longer has a
+ * dead-letter topic, or that is too deep is dropped and counted as `discarded`. Returns false
+ * when some copy failed and must be retried.
  */
 export async function copyDeadLetters(store: TopicStore, publishTo: PublishTo): Promise<boolean> {
   const { log, subscriptions, delivery } = store;
@@ -46,25 +43,34 @@ export async function copyDeadLetters(store: TopicStore, publishTo: PublishTo): 
       ),
     );
     const messages = log.get(seqs);
-    const present = target === null ? [] : seqs.filter((seq) => messages.has(seq));
-    if (present.length) {
-      const copies: PublishInput[] = present.map((seq) => {
-        const row = messages.get(seq);
-        if (!row) throw new Error("unreachable: filtered above");
-        return {
-          body: new Uint8Array(row.body),
-          contentType: row.content_type,
-          attributes: {
-            ...(row.attributes ? JSON.parse(row.attributes) : {}),
-            [DEAD_LETTER_ATTRIBUTES.topic]: meta.name,
-            [DEAD_LETTER_ATTRIBUTES.subscription]: name,
-            [DEAD_LETTER_ATTRIBUTES.seq]: String(seq),
-          },
-          ...(row.key === null ? {} : { key: row.key }),
-          idempotencyKey: `dead-letter/${meta.name}/${meta.epoch}/${name}/${seq}`,
-        };
+    // A message gone (retention), without a dead-letter topic any more, or copied too many times
+    // over already (a loop between topics) is dropped instead, and counted as discarded.
+    const copies = new Map<number, PublishInput>();
+    for (const seq of target === null ? [] : seqs) {
+      const row = messages.get(seq);
+      if (!row) continue;
+      const attributes: Record<string, string> = row.attributes ? JSON.parse(row.attributes) : {};
+      const hops = hopsOf(attributes) + 1;
+      if (hops > MAX_HOPS) {
+        console.error(`topic ${meta.name}: seq ${seq} of ${name} is ${hops} copies deep; not copied again`);
+        continue;
+      }
+      copies.set(seq, {
+        body: new Uint8Array(row.body),
+        contentType: row.content_type,
+        attributes: {
+          ...attributes,
+          [BROKER_ATTRIBUTES.deadLetterTopic]: meta.name,
+          [BROKER_ATTRIBUTES.deadLetterSubscription]: name,
+          [BROKER_ATTRIBUTES.deadLetterSeq]: String(seq),
+          [BROKER_ATTRIBUTES.hops]: String(hops),
+        },
+        ...(row.key === null ? {} : { key: row.key }),
+        idempotencyKey: `dead-letter/${meta.name}/${meta.epoch}/${name}/${seq}`,
       });
-      const copied = await send(publishTo, target as string, copies);
+    }
+    if (copies.size) {
+      const copied = await send(publishTo, target as string, [...copies.values()]);
       if (!copied) {
         allDone = false;
         continue;
@@ -73,7 +79,7 @@ export async function copyDeadLetters(store: TopicStore, publishTo: PublishTo): 
     store.transaction(() => {
       deadLetters.remove(name, seqs);
       if (!subscription) return;
-      const dropped = seqs.length - present.length;
+      const dropped = seqs.length - copies.size;
       subscription.counters.deadLettered -= dropped;
       subscription.counters.discarded += dropped;
       if (dropped) subscriptions.save(subscription);

@@ -5,6 +5,8 @@
 interface TopicLimitVars {
   /** Most WebSockets one topic holds open (default 10,000). */
   MAX_SOCKETS_PER_TOPIC?: string;
+  /** Most WebSockets one client (token subject or address) holds on one topic (default 100). */
+  MAX_SOCKETS_PER_SUBJECT?: string;
   /** Most long-polls parked on one topic at once (default 1,000). */
   MAX_LONG_POLLS_PER_TOPIC?: string;
 }

@@ -21,12 +21,20 @@ export interface SocketState {
   canPublish: boolean;
   /** When the token that opened the socket expires (epoch ms), if it does. */
   expiresAt: number | null;
+  /** Who the socket is counted as (see ./upgrade.ts); absent when not counted. */
+  subject?: string;
+  /** Opened with the admin key: may use the headroom above the topic's socket cap. */
+  privileged?: boolean;
 }
 
-/** Open sockets by role: live tails, and the consumers of each subscription. */
+/** Open sockets by role: live tails, and the consumers of each subscription; and counts by holder. */
 interface Roles {
   tails: Set<WebSocket>;
   consumers: Map<string, Set<WebSocket>>;
+  /** Sockets per subject (those opened with one). */
+  subjects: Map<string, number>;
+  /** Sockets opened with the admin key. */
+  privileged: number;
 }
 
 /** How long a live tail's position may wait in memory before it is written to its attachment. */
@@ -112,8 +120,21 @@ export class OpenSockets {
     const state = this.state(ws);
     if (state?.expiresAt === this.#earliestExpiry) this.#earliestExpiry = undefined;
     if (!this.#roles) return;
-    this.#roles.tails.delete(ws);
-    if (state?.subscription !== undefined) this.#roles.consumers.get(state.subscription)?.delete(ws);
+    const removed =
+      this.#roles.tails.delete(ws) ||
+      (state?.subscription !== undefined &&
+        this.#roles.consumers.get(state.subscription)?.delete(ws) === true);
+    if (removed && state) this.#count(this.#roles, state, -1);
+  }
+
+  /** How many sockets a subject holds. */
+  heldBy(subject: string): number {
+    return this.#byRole().subjects.get(subject) ?? 0;
+  }
+
+  /** How many sockets were opened with the admin key. */
+  get privileged(): number {
+    return this.#byRole().privileged;
   }
 
   /** When the next socket's token expires (worked out again only when it may have moved). */
@@ -150,7 +171,7 @@ export class OpenSockets {
 
   #byRole(): Roles {
     if (this.#roles) return this.#roles;
-    const roles: Roles = { tails: new Set(), consumers: new Map() };
+    const roles: Roles = { tails: new Set(), consumers: new Map(), subjects: new Map(), privileged: 0 };
     for (const ws of this.#ctx.getWebSockets()) {
       const state = this.state(ws);
       if (state && ws.readyState === WebSocket.OPEN) this.#add(roles, ws, state);
@@ -160,6 +181,7 @@ export class OpenSockets {
   }
 
   #add(roles: Roles, ws: WebSocket, state: SocketState): void {
+    this.#count(roles, state, 1);
     if (state.kind === "tail") {
       roles.tails.add(ws);
       return;
@@ -168,6 +190,14 @@ export class OpenSockets {
     const set = roles.consumers.get(name) ?? new Set<WebSocket>();
     set.add(ws);
     roles.consumers.set(name, set);
+  }
+
+  #count(roles: Roles, state: SocketState, by: 1 | -1): void {
+    if (state.privileged) roles.privileged += by;
+    if (state.subject === undefined) return;
+    const n = (roles.subjects.get(state.subject) ?? 0) + by;
+    if (n > 0) roles.subjects.set(state.subject, n);
+    else roles.subjects.delete(state.subject);
   }
 
   /** Sends a frame; a socket that is already closing is skipped quietly. */

@@ -1,4 +1,5 @@
 import { fail } from "../protocol/errors";
+import { LIMITS } from "../protocol/limits";
 import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
 import type { Changes } from "./changes";
@@ -8,6 +9,42 @@ import type { Publishing } from "./publishing";
 import { type FrameTarget, handleFrame } from "./socket-frames";
 import type { TopicStore } from "./store";
 import { readUpgrade } from "./upgrade";
+
+/** What bounds the topic's sockets (DESIGN.md §6). */
+export interface SocketLimits {
+  /** Most sockets opened with tokens (or without auth) on the topic. */
+  perTopic: number;
+  /** More sockets the admin key may open once the others reach `perTopic`. */
+  adminHeadroom: number;
+  /** Most sockets one subject (token subject or client address) holds on the topic. */
+  perSubject: number;
+  /** Counts a publish against the subject's publish budget; false when it is spent. */
+  allowPublish(subject: string): Promise<boolean>;
+}
+
+/** A deployment's override of a limit (a wrangler var), when it is a positive integer. */
+export const positiveInt = (value: string | undefined): number | undefined => {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
+/** The socket limits of a deployment: LIMITS, with the overrides its vars set. */
+export function socketLimits(env: Env): SocketLimits {
+  return {
+    perTopic: positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic,
+    adminHeadroom: LIMITS.adminSocketHeadroom,
+    perSubject: positiveInt(env.MAX_SOCKETS_PER_SUBJECT) ?? LIMITS.socketsPerSubject,
+    allowPublish: async (subject) => {
+      const limiter = env.PUBLISH_RATE_LIMIT as RateLimit | undefined;
+      if (!limiter) return true; // a deployment without the binding has no publish limit
+      try {
+        return (await limiter.limit({ key: subject })).success;
+      } catch {
+        return true; // an outage of the counter must not become an outage of the broker
+      }
+    },
+  };
+}
 
 /**
  * The topic's WebSocket endpoint (DESIGN.md §5): accepts the upgrades the worker hands over,
@@ -20,7 +57,7 @@ export class SocketEndpoint {
   readonly #verbs: ConsumerVerbs;
   readonly #publishing: Publishing;
   readonly #changes: Changes;
-  readonly #maxSockets: number;
+  readonly #limits: SocketLimits;
 
   constructor(deps: {
     sockets: OpenSockets;
@@ -28,15 +65,14 @@ export class SocketEndpoint {
     verbs: ConsumerVerbs;
     publishing: Publishing;
     changes: Changes;
-    /** Most sockets this topic holds open. */
-    maxSockets: number;
+    limits: SocketLimits;
   }) {
     this.#sockets = deps.sockets;
     this.#store = deps.store;
     this.#verbs = deps.verbs;
     this.#publishing = deps.publishing;
     this.#changes = deps.changes;
-    this.#maxSockets = deps.maxSockets;
+    this.#limits = deps.limits;
   }
 
   /**
@@ -46,7 +82,9 @@ export class SocketEndpoint {
   open(request: Request): Response {
     const { log, subscriptions } = this.#store;
     const options = readUpgrade(new URL(request.url));
-    const full = this.#sockets.count >= this.#maxSockets;
+    const full = this.#full(options.privileged === true);
+    const { perSubject } = this.#limits;
+    const crowded = options.subject !== undefined && this.#sockets.heldBy(options.subject) >= perSubject;
     const meta = log.meta;
     const state: SocketState = {
       v: 1,
@@ -58,13 +96,19 @@ export class SocketEndpoint {
       expiresAt: options.expiresAt ?? null,
     };
     if (options.subscription !== undefined) state.subscription = options.subscription;
+    if (options.subject !== undefined) state.subject = options.subject;
+    if (options.privileged) state.privileged = true;
     const { response, socket } = this.#sockets.accept(request, state);
     const refuse = (closeCode: number, code: "rate_limited" | "not_found" | "conflict", detail: string) => {
       this.#sockets.refuse(socket, closeCode, code, detail);
       return response;
     };
     if (full) {
-      const detail = `a topic holds at most ${this.#maxSockets} sockets; try again later`;
+      const detail = `a topic holds at most ${this.#limits.perTopic} sockets; try again later`;
+      return refuse(CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
+    }
+    if (crowded) {
+      const detail = `one client holds at most ${perSubject} sockets on a topic; close one first`;
       return refuse(CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
     }
     if (!meta) return refuse(CLOSE_CODES.NOT_FOUND, "not_found", `topic ${options.topic} does not exist`);
@@ -106,6 +150,16 @@ export class SocketEndpoint {
   closed(ws: WebSocket, state = this.#sockets.state(ws)): void {
     this.#sockets.forget(ws);
     if (state?.kind === "consumer") this.#verbs.release(state.session);
+  }
+
+  /**
+   * Whether a new socket would be one too many. Sockets opened with the admin key may use a
+   * headroom above the topic's cap, so tokens filling every slot never lock the operator out.
+   */
+  #full(privileged: boolean): boolean {
+    const { perTopic, adminHeadroom } = this.#limits;
+    const count = this.#sockets.count;
+    return privileged ? count >= perTopic + adminHeadroom : count - this.#sockets.privileged >= perTopic;
   }
 
   /** How many sockets are open on the topic. */
@@ -151,10 +205,14 @@ export class SocketEndpoint {
       this.#sockets.save(ws, state);
       this.#changes.react("sockets");
     },
-    publish: (message) =>
-      this.#store.meta
-        ? this.#publishing.publish([message])
-        : Promise.resolve(fail("not_found", "topic does not exist")),
+    publish: async (message, state) => {
+      if (!this.#store.meta) return fail("not_found", "topic does not exist");
+      // Publishing over a socket spends the same budget as over HTTP (DESIGN.md §6).
+      if (state.subject !== undefined && !(await this.#limits.allowPublish(state.subject))) {
+        return fail("rate_limited", "too many publishes from this client; slow down and retry");
+      }
+      return this.#publishing.publish([message]);
+    },
     send: (ws, frame) => this.#sockets.send(ws, frame),
     close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
   };

@@ -10,7 +10,7 @@ export interface FrameTarget {
   nack(subscription: string, input: NackInput): Result<unknown>;
   extend(subscription: string, input: ExtendInput): Result<unknown>;
   flow(ws: WebSocket, state: SocketState, maxInFlight: number): void;
-  publish(message: PublishInput): Promise<Result<PublishReceipt[]>>;
+  publish(message: PublishInput, state: SocketState): Promise<Result<PublishReceipt[]>>;
   send(ws: WebSocket, frame: ServerFrame): void;
   close(
     ws: WebSocket,
@@ -74,7 +74,7 @@ async function dispatch(
       return { ok: true, value: null };
     case "publish": {
       if (!state.canPublish) return fail("forbidden", "this token has no publish right on the topic");
-      const result = await target.publish(frame.message);
+      const result = await target.publish(frame.message, state);
       if (!result.ok) return result;
       const receipt = result.value[0] as PublishReceipt;
       target.send(ws, {

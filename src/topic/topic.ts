@@ -29,14 +29,8 @@ import { close, OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
 import { Push } from "./push";
 import { Registration } from "./registration";
-import { SocketEndpoint } from "./socket-endpoint";
+import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
 import { TopicStore } from "./store";
-
-/** A deployment's override of a limit (a wrangler var), when it is a positive integer. */
-const positiveInt = (value: string | undefined) => {
-  const n = Number(value);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-};
 
 /**
  * One topic: the single writer of its log and of its subscriptions' delivery state, all in the
@@ -84,8 +78,8 @@ export class Topic extends DurableObject<Env> {
     });
     const verbs = new ConsumerVerbs(store, changes, polls);
     const publishing = new Publishing(name, store, changes, registration);
-    const maxSockets = positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic;
-    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, maxSockets });
+    const limits = socketLimits(env);
+    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
     this.#admin = new TopicAdmin({
       name,

@@ -16,8 +16,16 @@ export interface UpgradeOptions {
   maxInFlight?: number;
   /** Whether the client may publish over this socket. */
   canPublish: boolean;
-  /** When the client's token expires, epoch ms. */
+  /** When the client's credential stops being accepted (its expiry, clock tolerance included), epoch ms. */
   expiresAt?: number;
+  /**
+   * Who the client is counted as (its rate-limit key: a token's subject, else its address):
+   * its publishes over the socket share its publish limit, and it holds at most
+   * `MAX_SOCKETS_PER_SUBJECT` sockets on the topic. Absent: not counted (the admin key, AUTH=off).
+   */
+  subject?: string;
+  /** The admin key: may use the headroom kept above the topic's socket cap. */
+  privileged?: boolean;
 }
 
 export function upgradeRequest(request: Request, options: UpgradeOptions): Request {
@@ -28,6 +36,8 @@ export function upgradeRequest(request: Request, options: UpgradeOptions): Reque
   if (options.epoch !== undefined) url.searchParams.set("epoch", options.epoch);
   if (options.maxInFlight !== undefined) url.searchParams.set("maxInFlight", String(options.maxInFlight));
   url.searchParams.set("publish", options.canPublish ? "1" : "0");
+  if (options.subject !== undefined) url.searchParams.set("subject", options.subject);
+  if (options.privileged) url.searchParams.set("privileged", "1");
   if (options.expiresAt !== undefined) url.searchParams.set("expires", String(options.expiresAt));
   return new Request(url, request);
 }
@@ -42,6 +52,9 @@ export function readUpgrade(url: URL): UpgradeOptions {
     canPublish: url.searchParams.get("publish") === "1",
   };
   const subscription = url.searchParams.get("subscription");
+  const subject = url.searchParams.get("subject");
+  if (subject !== null) options.subject = subject;
+  if (url.searchParams.get("privileged") === "1") options.privileged = true;
   const epoch = url.searchParams.get("epoch");
   const after = number("after");
   const expiresAt = number("expires");

@@ -10,7 +10,7 @@ import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError } from "../errors";
 import { nameParam, queryInput } from "../input";
-import { rateLimit } from "../middleware/rate-limit";
+import { rateLimit, rateLimitKey } from "../middleware/rate-limit";
 
 /** WebSocket upgrades: a subscription's consumers and the topic's live tail (DESIGN.md §5). */
 export const streamRoutes = new Hono<BrokerEnv>();
@@ -39,6 +39,9 @@ async function upgrade(
   const options: UpgradeOptions = { topic, canPublish: can(principal, "publish", topic), ...extra };
   const until = validUntil(principal);
   if (until !== null) options.expiresAt = until;
+  const subject = await rateLimitKey(principal, c.req.raw);
+  if (subject !== null) options.subject = subject;
+  if (principal.kind === "admin-key") options.privileged = true;
   return c.env.TOPIC.getByName(topic).fetch(upgradeRequest(withoutCredentials(c.req.raw), options));
 }
 

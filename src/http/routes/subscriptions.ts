@@ -10,6 +10,7 @@ import {
   subscriptionPutSchema,
 } from "../../protocol/http-consumers";
 import type { SubscriptionConfigPatch } from "../../protocol/topic-rpc";
+import { deadLetterLoop } from "../dead-letter-loops";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
@@ -44,6 +45,16 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
       "forbidden",
       `this credential lacks "publish" on deadLetterTopic "${patch.deadLetterTopic}"`,
     );
+  }
+  // A loop of dead-letter topics would bounce a message until its hop count ran out.
+  if (patch.deadLetterTopic) {
+    const loop = await deadLetterLoop(c.env, topic, patch.deadLetterTopic);
+    if (loop) {
+      throw new ProblemError(
+        "invalid_request",
+        `deadLetterTopic "${patch.deadLetterTopic}" leads back to "${topic}" (${loop.join(" → ")}): dead letters would go round for ever`,
+      );
+    }
   }
   const result = unwrap(await callTopic(c.env, topic, (t) => t.putSubscription(sub, patch)));
   if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
