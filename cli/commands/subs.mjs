@@ -152,7 +152,7 @@ const seek = {
   summary: "Move a subscription's cursor",
   description:
     "Move a subscription's cursor: to earliest (replay everything retained), latest (skip the\n" +
-    "backlog), after a seq, or to a time (ISO 8601, like 2026-05-01T09:00:00Z).",
+    "backlog), a seq (delivered next), or a time (ISO 8601, like 2026-05-01T09:00:00Z).",
   positionals: [3, 3],
   options: { ...JSON_OPTION },
   examples: ["edge-broker subs seek orders billing earliest", "edge-broker subs seek orders billing 42"],

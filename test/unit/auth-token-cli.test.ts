@@ -7,7 +7,7 @@ import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** `npm run token` runs `edge-broker token --local`: signing here with JWT_SECRET, no broker needed. */
-const CLI = resolve(import.meta.dirname, "../../bin/edge-broker.mjs");
+const CLI = resolve(import.meta.dirname, "../../cli/edge-broker.mjs");
 const SECRET = "s3cret-s3cret-s3cret-s3cret-0123";
 const key = new TextEncoder().encode(SECRET);
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// The `edge-broker` command (package.json "bin"): `npx edge-broker --help` in this repository.
+// The `edge-broker` command. It is the "bin" of cli/package.json, a workspace of the repository,
+// so `npm ci` links it into node_modules/.bin and `npx edge-broker` runs it in place. (A "bin" in
+// the root package.json would make npx install the repository into its cache first, which
+// strict-allow-scripts in .npmrc refuses because of the root's prepare script.)
 // It loads the broker's own rules from src/*.ts, which needs a Node.js that strips TypeScript
 // types (22.18 or later: the one `npm ci` installs, which npx and npm scripts run).
 if (!process.features.typescript) {
@@ -9,5 +12,5 @@ if (!process.features.typescript) {
   );
   process.exit(1);
 }
-const { main } = await import("../cli/main.mjs");
+const { main } = await import("./main.mjs");
 process.exitCode = await main(process.argv.slice(2));
