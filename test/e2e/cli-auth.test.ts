@@ -44,7 +44,10 @@ describe("edge-broker token", () => {
     const token = minted.stdout.trim();
     expect(minted.stdout).toBe(`${token}\n`);
     const claims = decodeJwt(token);
-    expect(claims).toMatchObject({ cap: { [`${prefix}.*`]: ["publish"], [`${prefix}.read`]: ["subscribe"] }, sub: "svc-7" });
+    expect(claims).toMatchObject({
+      cap: { [`${prefix}.*`]: ["publish"], [`${prefix}.read`]: ["subscribe"] },
+      sub: "svc-7",
+    });
     expect((claims.exp as number) - (claims.iat as number)).toBe(900);
 
     expect((await runCli(["pub", `${prefix}.a`, "hello"], { env: as(token) })).code).toBe(0);
@@ -85,7 +88,9 @@ describe("edge-broker token", () => {
     });
     expect(signed.code).toBe(0);
     const token = signed.stdout.trim();
-    expect((await runCli(["topics", "create", topic], { env: as(token) })).stdout).toBe(`created topic ${topic}\n`);
+    expect((await runCli(["topics", "create", topic], { env: as(token) })).stdout).toBe(
+      `created topic ${topic}\n`,
+    );
     expect((await runCli(["topics", "rm", freshTopic()], { env: as(token) })).code).toBe(1);
   });
 
@@ -103,12 +108,16 @@ describe("refused requests", () => {
     expect(noCredential.code).toBe(1);
     expect(noCredential.stderr).toMatch(/^Unauthorized: .+ \(unauthorized\)\n$/);
 
-    const wrongKey = await runCli(["pub", topic, "x", "--token", "not-the-admin-key"], { env: as(ADMIN_KEY) });
+    const wrongKey = await runCli(["pub", topic, "x", "--token", "not-the-admin-key"], {
+      env: as(ADMIN_KEY),
+    });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toMatch(/^Unauthorized: .+ \(unauthorized\)\n$/);
 
     await runCli(["subs", "create", topic, "s"], { env: as(ADMIN_KEY) });
-    const publisher = (await runCli(["token", "--cap", `${topic}=publish`], { env: as(ADMIN_KEY) })).stdout.trim();
+    const publisher = (
+      await runCli(["token", "--cap", `${topic}=publish`], { env: as(ADMIN_KEY) })
+    ).stdout.trim();
     for (const args of [
       ["sub", topic, "s"],
       ["tail", topic],

@@ -143,5 +143,48 @@ export function startCli(args: string[], options: CliOptions = {}): RunningCli {
   };
 }
 
+/**
+ * Runs a command line in bash, in the repository, as a reader would type it. With
+ * `interruptAfterLines`, the command runs until Ctrl-C: it gets SIGINT (its whole process group,
+ * as a terminal sends it) once it has printed that many lines.
+ *
+ * @example
+ * const { code, stdout } = await runShell("printf 'a\\n' | npx edge-broker pub t", { env });
+ */
+export function runShell(
+  command: string,
+  options: { env?: Record<string, string>; interruptAfterLines?: number | undefined } = {},
+): Promise<CliResult & { signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["--norc", "--noprofile", "-c", command], {
+      cwd: ROOT,
+      env: cliEnv(options.env),
+      detached: true,
+    });
+    let stdout = "";
+    let stderr = "";
+    let interrupted = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const enough = options.interruptAfterLines;
+      if (enough !== undefined && !interrupted && lines(stdout).length >= enough) {
+        interrupted = true;
+        process.kill(-(child.pid as number), "SIGINT");
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      process.kill(-(child.pid as number), "SIGKILL");
+      reject(new Error(`${command} did not finish\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, RUN_TIMEOUT_MS);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
 /** The lines of an output, without the empty one after the last newline. */
 export const lines = (text: string): string[] => text.split("\n").filter((line) => line !== "");

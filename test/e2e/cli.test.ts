@@ -1,11 +1,13 @@
 /**
- * The `edge-broker` command line against a real broker: help, topics and subscriptions admin,
- * refusals and usage errors with their exit codes, and where the broker's URL comes from.
+ * The `edge-broker` command line against a real broker: the README's session, help, topics and
+ * subscriptions admin, refusals and usage errors with their exit codes, and where the broker's
+ * URL comes from.
  * Publishing and consuming are in cli-messages.test.ts, auth in cli-auth.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lines, runCli } from "./cli-process";
+import { lines, runCli, runShell } from "./cli-process";
 import { type Broker, freshTopic, removeState, startBroker } from "./harness";
+import { matchesShownLine, readmeCliSession } from "./readme-cli";
 
 let broker: Broker;
 let env: Record<string, string>;
@@ -26,6 +28,44 @@ async function ok(args: string[]): Promise<string> {
   expect(result, `edge-broker ${args.join(" ")}`).toMatchObject({ code: 0 });
   return result.stdout;
 }
+
+describe("the README's command line session", () => {
+  it("works as written with npx, and prints what the README shows", async () => {
+    const steps = await readmeCliSession();
+    expect(
+      steps.map((step) => step.command.split(" edge-broker ")[1]?.split(" ").slice(0, 2).join(" ")),
+    ).toEqual([
+      "topics create",
+      "pub orders",
+      "pub orders",
+      "subs create",
+      "sub orders",
+      "subs ls",
+      "tail orders",
+    ]);
+    const topic = freshTopic();
+    for (const step of steps) {
+      const rename = (text: string) => text.replace(/\borders\b/g, topic);
+      const { code, signal, stdout, stderr } = await runShell(rename(step.command), {
+        env,
+        interruptAfterLines: step.untilInterrupted ? step.shown.length : undefined,
+      });
+      const why = `${step.command}\nstdout: ${stdout}\nstderr: ${stderr}`;
+      // Interrupted, npx goes down with the signal; the command's own clean exit is tested below.
+      if (step.untilInterrupted) expect(code === 0 || signal === "SIGINT", why).toBe(true);
+      else expect(code, why).toBe(0);
+      // stderr says only what a consumer or tail is doing; a refusal would show here.
+      for (const line of lines(stderr))
+        expect(line, why).toMatch(/^(consuming|tailing) \S+ \(Ctrl-C to stop\)$/);
+      if (step.shown.length === 0) continue;
+      const printed = lines(stdout);
+      expect(printed.length, why).toBe(step.shown.length);
+      step.shown.forEach((shown, i) => {
+        expect(matchesShownLine(printed[i] as string, rename(shown)), `${why}\nshown: ${shown}`).toBe(true);
+      });
+    }
+  });
+});
 
 describe("help", () => {
   const COMMANDS = [
