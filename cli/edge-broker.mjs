@@ -13,4 +13,8 @@ if (!process.features.typescript) {
   process.exit(1);
 }
 const { main } = await import("./main.mjs");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit now rather than when the event loop drains: after the broker refuses a WebSocket, Node
+// keeps its TCP connection open for about 10 s waiting for the server to close it. Everything
+// worth waiting for (output, acks) is done when main resolves.
+process.exit(code);

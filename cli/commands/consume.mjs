@@ -40,12 +40,17 @@ export const sub = {
     });
     reportStatus(subscription, `consuming ${topic}/${name}`);
     await untilStopped(subscription, async (stop) => {
-      // With --max, the SDK asks the broker for no more than that and ends the loop after it.
-      for await (const message of subscription) {
-        await writeOut(`${values.json ? messageJson(message) : messageLine(message)}\n`);
-        message.ack();
+      const printed = new Acks();
+      try {
+        // With --max, the SDK asks the broker for no more than that and ends the loop after it.
+        for await (const message of subscription) {
+          await writeOut(`${values.json ? messageJson(message) : messageLine(message)}\n`);
+          printed.add(message);
+        }
+      } finally {
+        printed.flush();
       }
-      // Acks go out in batches: wait until the broker has them before exiting.
+      // Wait until the broker has the acks before exiting.
       await stop();
     });
   },
@@ -76,6 +81,30 @@ export const tail = {
     });
   },
 };
+
+/**
+ * Acks printed messages together, once per turn of the event loop. The client sends the acks
+ * made in one synchronous run as one frame, but each step of a `for await` loop is a run of its
+ * own, so acking inside the loop would cost the broker one frame (and one write) per message.
+ */
+class Acks {
+  #pending = [];
+  #scheduled = false;
+
+  add(message) {
+    this.#pending.push(message);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush() {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const message of pending) message.ack();
+  }
+}
 
 /**
  * Runs `consume` until it returns, the connection ends, or SIGINT/SIGTERM asks to stop, which

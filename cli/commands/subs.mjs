@@ -176,7 +176,7 @@ export const SUBS_NEEDING_BROKER_SUPPORT = {
   resume: pauseCommand(false),
   purge: {
     usage: "<topic> <subscription>",
-    summary: "Acknowledge every message of a subscription's backlog at once",
+    summary: "Drop a subscription's backlog: every message it has not acked",
     positionals: [2, 2],
     options: { ...JSON_OPTION },
     examples: ["edge-broker subs purge orders billing"],
