@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { NAME_RE } from "../protocol/names";
+import { MAX_GRANTS, PREFIX_PATTERN_RE, RIGHTS, type Right } from "./rights";
 
-/** What a principal may do on a topic. `admin` implies the other two. */
-export type Right = "publish" | "subscribe" | "admin";
-
-export const RIGHTS: readonly Right[] = ["publish", "subscribe", "admin"];
+export { MAX_GRANTS, RIGHTS, type Right };
 
 /** One entry of a `cap` claim: a topic pattern and the rights it grants. */
 export interface Grant {
@@ -27,12 +25,6 @@ export interface Principal {
   expiresAt: number | null;
 }
 
-/** Most patterns one `cap` claim may hold: matching is linear in this, so it is bounded. */
-export const MAX_GRANTS = 64;
-
-// A pattern is an exact name, or an optional name-shaped prefix followed by a single `*`.
-const PREFIX_PATTERN_RE = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,126})?\*$/;
-
 export const isValidPattern = (pattern: string): boolean =>
   NAME_RE.test(pattern) || PREFIX_PATTERN_RE.test(pattern);
 
@@ -42,10 +34,7 @@ const PatternSchema = z.string().refine(isValidPattern, {
 
 /** The `cap` claim of a token, validated at the edge (token verification and minting). */
 export const CapSchema = z
-  .record(
-    PatternSchema,
-    z.array(z.enum(["publish", "subscribe", "admin"])).min(1, "must list at least one right"),
-  )
+  .record(PatternSchema, z.array(z.enum(RIGHTS)).min(1, "must list at least one right"))
   .refine((cap) => Object.keys(cap).length <= MAX_GRANTS, `must hold at most ${MAX_GRANTS} patterns`);
 
 /** A `cap` claim as written in a token: `{ "orders.*": ["publish"], "*": ["admin"] }`. */

@@ -4,11 +4,7 @@ import { parseDuration } from "../protocol/duration";
 import { fail, ok, type Result } from "../protocol/errors";
 import { type Cap, CapSchema, missingRight, type Principal } from "./capabilities";
 import { type AuthVars, readAuthConfig } from "./config";
-
-/** Lifetime of a minted token when none is asked for. */
-export const DEFAULT_TOKEN_TTL_MS = 3_600_000;
-/** Longest lifetime of a minted token: a year. Longer-lived access belongs to the admin key. */
-export const MAX_TOKEN_TTL_MS = 366 * 86_400_000;
+import { DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, MIN_TOKEN_TTL_MS } from "./rights";
 
 /**
  * Body of `POST /v1/tokens`: `{cap, ttl?, sub?}`, `ttl` a duration (`15m`, `24h`, ms).
@@ -62,7 +58,7 @@ export async function mintToken(
   const cap = CapSchema.safeParse(request.cap);
   if (!cap.success) return fail("invalid_request", "cap must map topic patterns to rights");
   const ttl = parseDuration(request.ttl ?? DEFAULT_TOKEN_TTL_MS);
-  if (ttl === undefined || ttl < 1_000 || ttl > MAX_TOKEN_TTL_MS) {
+  if (ttl === undefined || ttl < MIN_TOKEN_TTL_MS || ttl > MAX_TOKEN_TTL_MS) {
     return fail("invalid_request", "ttl must be a duration from 1s to 366d, like 15m or 24h");
   }
   for (const [pattern, rights] of Object.entries(cap.data)) {

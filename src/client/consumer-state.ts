@@ -24,6 +24,10 @@ type SettlementFrame = AckFrame | NackFrame | ExtendFrame;
  *   does not know about the messages the application still holds from earlier sockets.
  *   The consumer asks for `maxInFlight` minus those, and raises it as they are settled,
  *   so the application never holds more than `maxInFlight` messages.
+ * - **Limit**: a consumer that wants only `limit` messages never lets the credit exceed what
+ *   it still wants, and sends the lowered credit before the ack that would free a slot, so
+ *   the broker never leases a message that would only be given back (and have an attempt
+ *   counted against it).
  *
  * @example
  * const state = new ConsumerState(10);
@@ -45,11 +49,21 @@ export class ConsumerState {
   #nextId = 1;
   /** The credit last sent on the current socket. */
   #creditSent: number | undefined;
+  /** Messages the application still wants: `limit` less those received and not given back. */
+  #wanted: number;
 
-  constructor(maxInFlight: number) {
+  constructor(maxInFlight: number, limit = Number.POSITIVE_INFINITY) {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
       throw new RangeError("maxInFlight must be an integer >= 1");
+    if (limit !== Number.POSITIVE_INFINITY && !(Number.isSafeInteger(limit) && limit >= 1))
+      throw new RangeError("limit must be an integer >= 1");
     this.maxInFlight = maxInFlight;
+    this.#wanted = limit;
+  }
+
+  /** True once `limit` messages were received: the broker is asked for no more. */
+  get exhausted(): boolean {
+    return this.#wanted <= 0;
   }
 
   /** Messages delivered and not yet acked or nacked by the application. */
@@ -67,11 +81,15 @@ export class ConsumerState {
     );
   }
 
-  /** What the current socket may deliver: `maxInFlight` less what earlier sockets delivered and is still held. */
+  /**
+   * What the current socket may deliver: `maxInFlight` less what earlier sockets delivered and
+   * is still held, and never more than what this socket holds plus what is still wanted.
+   */
   get credit(): number {
     let earlier = 0;
     for (const { socket } of this.#held.values()) if (socket < this.#socket) earlier++;
-    return Math.max(0, this.maxInFlight - earlier);
+    const current = this.#held.size - earlier;
+    return Math.max(0, Math.min(this.maxInFlight - earlier, current + this.#wanted));
   }
 
   /** A new socket is open: the frames to send first (credit, then everything owed). */
@@ -84,7 +102,7 @@ export class ConsumerState {
 
   /** The credit a new socket should start with (all held messages are from earlier sockets then). */
   get nextCredit(): number {
-    return Math.max(0, this.maxInFlight - this.#held.size);
+    return Math.max(0, Math.min(this.maxInFlight - this.#held.size, this.#wanted));
   }
 
   /**
@@ -96,12 +114,13 @@ export class ConsumerState {
   delivered(seq: number, epoch?: string): boolean {
     const known = this.#held.has(seq);
     this.#held.set(seq, { socket: this.#socket, epoch });
+    if (!known) this.#wanted--;
     return !known;
   }
 
   /** Messages that never reached the application and that the broker took back (their socket closed). */
   forget(seqs: Iterable<number>): void {
-    for (const seq of seqs) this.#held.delete(seq);
+    for (const seq of seqs) if (this.#held.delete(seq)) this.#wanted++;
   }
 
   settle(
@@ -126,9 +145,12 @@ export class ConsumerState {
     join(this.#nacks, `${epoch}|${delay}`, seq, () => ({ epoch, delay, seqs: new Set() }));
   }
 
-  /** While a socket is open: the frames owed now (settlements, and credit when it changed). */
+  /**
+   * While a socket is open: the frames owed now (credit when it changed, then settlements).
+   * Credit goes first: a lowered credit must reach the broker before the ack that frees a slot.
+   */
   outgoing(): ClientFrame[] {
-    return [...this.#drain(), ...this.#flow()];
+    return [...this.#flow(), ...this.#drain()];
   }
 
   /** The broker confirmed a frame (`ok`). */

@@ -46,6 +46,14 @@ export class Queue<T> implements AsyncIterableIterator<T> {
     else waiting.reject(error);
   }
 
+  /**
+   * Undoes an `end()` without an error that the consumer has not seen yet (items were still
+   * queued when it ended, and were drained since). Does nothing after a failure.
+   */
+  reopen(): void {
+    if (this.#error === undefined) this.#ended = false;
+  }
+
   /** Removes and returns every queued item (used when a consumer is closed). */
   drain(): T[] {
     const items = this.#items.slice(this.#head);

@@ -29,6 +29,11 @@ export interface SubscriptionSettings {
 export interface SubscribeOptions extends ConnectionOptions {
   /** Most messages held by this consumer and not yet acked or nacked (default 100, at most 1,000). */
   maxInFlight?: number;
+  /**
+   * Receive this many messages, then end the iteration (close the subscription after settling
+   * them). The broker is never asked for more, so no message is leased only to be given back.
+   */
+  limit?: number;
   /** Create (or update) the subscription with this config before connecting. */
   create?: SubscriptionSettings;
   /**
@@ -81,7 +86,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     super();
     this.topic = topic;
     this.name = name;
-    this.#state = new ConsumerState(Math.min(options.maxInFlight ?? 100, 1_000));
+    this.#state = new ConsumerState(Math.min(options.maxInFlight ?? 100, 1_000), options.limit);
     this.#onMessage = options.onMessage;
     this.#closeTimeout = options.closeTimeout ?? 5_000;
     this.#queue = new Queue(() => void this.close());
@@ -110,7 +115,12 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
         opened: () => this.#sendAll(this.#state.connected()),
         frame: (frame) => this.#frame(frame),
         probe: () => transport.probe([...path, "ws"]),
-        lost: () => this.#state.forget(this.#queue.drain().map((message) => message.seq)),
+        lost: () => {
+          const released = this.#queue.drain();
+          this.#state.forget(released.map((message) => message.seq));
+          // The broker takes back what the application never got: the limit is not reached yet.
+          if (released.length > 0 && this.#closing === undefined) this.#queue.reopen();
+        },
         ended: (error) => this.#ended(error),
       },
       this,
@@ -220,6 +230,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     const onMessage = this.#onMessage;
     if (onMessage === undefined) {
       this.#queue.push(message);
+      if (this.#state.exhausted) this.#queue.end();
       return;
     }
     Promise.resolve()

@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const SCRIPT = resolve(import.meta.dirname, "../../scripts/token.mjs");
+/** `npm run token` runs `edge-broker token --local`: signing here with JWT_SECRET, no broker needed. */
+const CLI = resolve(import.meta.dirname, "../../cli/edge-broker.mjs");
 const SECRET = "s3cret-s3cret-s3cret-s3cret-0123";
 const key = new TextEncoder().encode(SECRET);
 
@@ -21,12 +22,16 @@ afterAll(async () => {
 /** Runs the CLI with a clean environment (plus `env`) in `cwd`; never throws. */
 async function run(args: string[], env: Record<string, string> = {}, cwd = dir) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SCRIPT, ...args], {
-      cwd,
-      // Cast: the generated worker types make ProcessEnv require the worker's vars.
-      env: { PATH: process.env.PATH ?? "", ...env } as unknown as NodeJS.ProcessEnv,
-      timeout: 20_000,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [CLI, "token", "--local", ...args],
+      {
+        cwd,
+        // Cast: the generated worker types make ProcessEnv require the worker's vars.
+        env: { PATH: process.env.PATH ?? "", ...env } as unknown as NodeJS.ProcessEnv,
+        timeout: 20_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -34,7 +39,7 @@ async function run(args: string[], env: Record<string, string> = {}, cwd = dir) 
   }
 }
 
-describe("npm run token", () => {
+describe("npm run token (edge-broker token --local)", () => {
   it("prints an HS256 token with the cap, ttl and sub asked for", async () => {
     const out = await run(
       ["--cap", "orders.*=publish,subscribe;chat.room-1=subscribe", "--ttl", "15m", "--sub", "svc"],

@@ -49,6 +49,46 @@ describe("ConsumerState credit", () => {
   });
 });
 
+describe("ConsumerState limit", () => {
+  it("asks for no more than the limit, and for nothing once it is reached", () => {
+    const state = new ConsumerState(100, 3);
+    expect(state.connected()).toEqual([{ type: "flow", maxInFlight: 3 }]);
+    for (const seq of [1, 2, 3]) state.delivered(seq);
+    expect(state.exhausted).toBe(true);
+    // The broker holds 3 in flight on this socket: credit 3 lets it send nothing more.
+    expect(state.credit).toBe(3);
+    state.settle(1, { kind: "ack" });
+    // Lowered to what the socket still holds, and sent before the ack that frees the slot.
+    expect(state.outgoing()).toEqual([
+      { type: "flow", maxInFlight: 2 },
+      { type: "ack", seqs: [1], id: "1" },
+    ]);
+    expect(state.nextCredit).toBe(0);
+  });
+
+  it("wants again the messages the broker took back before the application got them", () => {
+    const state = new ConsumerState(10, 2);
+    state.connected();
+    state.delivered(1);
+    state.delivered(2);
+    state.forget([2]);
+    expect(state.exhausted).toBe(false);
+    expect(state.connected()).toEqual([{ type: "flow", maxInFlight: 1 }]);
+  });
+
+  it("does not count a redelivery of a held message", () => {
+    const state = new ConsumerState(10, 2);
+    state.connected();
+    state.delivered(1);
+    state.delivered(1);
+    expect(state.exhausted).toBe(false);
+  });
+
+  it("refuses a limit below 1", () => {
+    expect(() => new ConsumerState(10, 0)).toThrow("limit must be an integer >= 1");
+  });
+});
+
 describe("ConsumerState deliveries", () => {
   it("does not hand out again a message the application still holds", () => {
     const state = new ConsumerState(10);

@@ -124,6 +124,19 @@ describe("Queue", () => {
     expect(await queue.next()).toEqual({ value: undefined, done: true });
   });
 
+  it("reopens after an end the consumer has not seen, but not after a failure", async () => {
+    const queue = new Queue<number>();
+    queue.push(1);
+    queue.end();
+    queue.drain();
+    queue.reopen();
+    queue.push(2);
+    expect(await queue.next()).toEqual({ value: 2, done: false });
+    queue.end(new Error("gone"));
+    queue.reopen();
+    await expect(queue.next()).rejects.toThrow("gone");
+  });
+
   it("wakes a waiting consumer with the error", async () => {
     const queue = new Queue<number>();
     const waiting = queue.next();
