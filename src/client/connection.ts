@@ -7,7 +7,10 @@ import { type ConnectionStatus, StatusEvent } from "./status.js";
 export interface ConnectionHooks {
   /** Where to connect; asked before every attempt (fresh token, current resume position). */
   target(): Promise<{ url: string; protocols: string[] }>;
-  /** The broker said `hello`; an error closes the connection for good (a changed epoch). */
+  /**
+   * The broker said `hello` (again, with the epoch, when a live tail waited for its topic to be
+   * created); an error closes the connection for good (a changed epoch).
+   */
   hello(frame: HelloFrame): BrokerError | undefined;
   /** The connection is open: send what must go first (credit, unconfirmed acks). */
   opened(): void;
@@ -166,7 +169,9 @@ export class Connection {
     }
     if (typeof frame !== "object" || frame === null || typeof frame.type !== "string") return;
     if (this.#status.type === "open") {
-      if (frame.type !== "pong") this.#hooks.frame(frame);
+      // A second `hello`: the topic this tail waited for was created, and this is its epoch.
+      if (frame.type === "hello") this.#hello(frame);
+      else if (frame.type !== "pong") this.#hooks.frame(frame);
       return;
     }
     if (frame.type === "error") {
@@ -177,16 +182,22 @@ export class Connection {
       return;
     }
     if (frame.type !== "hello") return;
+    if (!this.#hello(frame)) return;
+    this.#reconnector?.opened();
+    this.#schedulePing();
+    this.#hooks.opened();
+  }
+
+  /** Hands a `hello` to the owner; the connection is open unless the owner refuses it. */
+  #hello(frame: HelloFrame): boolean {
     const refused = this.#hooks.hello(frame);
     if (refused !== undefined) {
       this.#drop(1000, "client closed");
       this.#finish(refused);
-      return;
+      return false;
     }
-    this.#reconnector?.opened();
     this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch });
-    this.#schedulePing();
-    this.#hooks.opened();
+    return true;
   }
 
   #schedulePing(): void {

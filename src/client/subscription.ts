@@ -225,7 +225,8 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     // Arriving while closing: the close releases it for redelivery.
     if (this.#closing !== undefined) return;
     const status = this.#connection.status;
-    if (!this.#state.delivered(wire.seq, status.type === "open" ? status.epoch : undefined)) return;
+    if (!this.#state.delivered(wire.seq, status.type === "open" ? (status.epoch ?? undefined) : undefined))
+      return;
     const message = new ReceivedMessage(wire, this.#settler);
     const onMessage = this.#onMessage;
     if (onMessage === undefined) {

@@ -133,13 +133,19 @@ export interface ReadOptions {
   limit: number;
   /** Long-poll up to this many ms when nothing is there yet. */
   wait: number;
+  /**
+   * Wait for a topic that does not exist yet instead of answering `not_found` (an SSE stream
+   * opened before the first publish): answered with `epoch: null` when it still does not exist.
+   */
+  waitForTopic?: boolean;
 }
 
 export interface ReadResult {
   messages: WireMessage[];
   /** Pass as `after` to continue. */
   next: number;
-  epoch: string;
+  /** `null` only for `waitForTopic` reads of a topic that does not exist yet. */
+  epoch: string | null;
 }
 
 export interface PullOptions {

@@ -97,14 +97,21 @@ export type Duration = number | string;
 // ---------------------------------------------------------------------------------------
 // server → client
 
-/** First frame on every socket. */
+/**
+ * First frame on every socket. A live tail opened before its topic exists is told `epoch: null`
+ * and waits; when the topic is created it gets `hello` again, with the new epoch, before the
+ * topic's first message.
+ */
 export interface HelloFrame {
   type: "hello";
   topic: string;
   /** Present on subscription sockets. */
   subscription?: string;
-  /** The topic's epoch; a client resuming by seq compares it with the one it knew. */
-  epoch: string;
+  /**
+   * The topic's epoch; a client resuming by seq compares it with the one it knew. `null` while
+   * the topic does not exist yet (a live tail waiting for its first publish).
+   */
+  epoch: string | null;
   /** An id of this connection, for logs on both sides. */
   session: string;
   /** The broker's release (semver), as `/healthz` reports it: for logs and bug reports. */

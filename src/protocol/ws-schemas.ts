@@ -141,7 +141,7 @@ export const HelloFrameSchema = z.strictObject({
   type: z.literal("hello"),
   topic: z.string(),
   subscription: z.string().optional(),
-  epoch: z.string(),
+  epoch: z.string().nullable(),
   session: z.string(),
   version: z.string(),
   after: z.number().int().min(0).optional(),

@@ -1,9 +1,9 @@
 import { fail } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
-import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
 import type { Changes } from "./changes";
 import type { ConsumerVerbs } from "./consumer-verbs";
+import { helloFrame } from "./hello";
 import { close, type OpenSockets, type SocketState } from "./open-sockets";
 import type { Publishing } from "./publishing";
 import { type FrameTarget, handleFrame } from "./socket-frames";
@@ -91,6 +91,7 @@ export class SocketEndpoint {
       kind: options.subscription === undefined ? "tail" : "consumer",
       session: crypto.randomUUID(),
       maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      // A tail opened before the topic exists starts before its first message.
       lastSent: options.after ?? (meta ? log.counters.nextSeq - 1 : 0),
       canPublish: options.canPublish,
       expiresAt: options.expiresAt ?? null,
@@ -111,22 +112,20 @@ export class SocketEndpoint {
       const detail = `one client holds at most ${perSubject} sockets on a topic; close one first`;
       return refuse(CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
     }
-    if (!meta) return refuse(CLOSE_CODES.NOT_FOUND, "not_found", `topic ${options.topic} does not exist`);
+    if (!meta && state.kind === "consumer") {
+      return refuse(CLOSE_CODES.NOT_FOUND, "not_found", `topic ${options.topic} does not exist`);
+    }
     if (options.subscription !== undefined && !subscriptions.get(options.subscription)) {
       const detail = `subscription ${options.subscription} does not exist`;
       return refuse(CLOSE_CODES.NOT_FOUND, "not_found", detail);
     }
-    this.#sockets.send(socket, {
-      type: "hello",
-      topic: meta.name,
-      ...(options.subscription === undefined
-        ? { after: state.lastSent }
-        : { subscription: options.subscription }),
-      epoch: meta.epoch,
-      session: state.session,
-      version: VERSION,
-    });
-    if (options.epoch !== undefined && options.epoch !== meta.epoch) {
+    if (!meta) {
+      // Subscribe first: a live tail waits for the topic, costing it no storage (DESIGN.md §5).
+      state.waiting = true;
+      this.#sockets.save(socket, state);
+    }
+    this.#sockets.send(socket, helloFrame(options.topic, state, meta?.epoch ?? null));
+    if (options.epoch !== undefined && options.epoch !== meta?.epoch) {
       const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";
       return refuse(CLOSE_CODES.EPOCH_CHANGED, "conflict", detail);
     }
