@@ -4,6 +4,7 @@
  */
 import { app } from "./http/app";
 
+export { Edge } from "./edge/edge";
 export { Registry } from "./registry/registry";
 export { Topic } from "./topic/topic";
 

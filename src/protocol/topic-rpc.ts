@@ -37,8 +37,10 @@ export interface TopicStats {
   /** Messages deleted by `drop-oldest` before every subscription acked them. */
   dropped: number;
   subscriptions: number;
-  /** WebSockets open on the topic now (consumers and live tails). */
+  /** WebSockets open on the topic now (consumers and live tails), those its relays hold included. */
   sockets: number;
+  /** Relays holding live tails of the topic now, and how many sockets they hold. */
+  relays: { count: number; sockets: number };
   /** Log reads and pulls parked in a long-poll now. */
   longPolls: number;
 }

@@ -70,6 +70,7 @@ export class TopicAdmin {
     const meta = this.#store.meta;
     if (!meta) return noTopic();
     this.#endpoint.closeTopic();
+    await this.#endpoint.closeRelays();
     await this.#store.erase();
     this.#polls.wakeAll();
     this.#changes.react();
@@ -128,6 +129,7 @@ export class TopicAdmin {
     const live = {
       subscriptions: this.#store.subscriptions.size,
       sockets: this.#endpoint.sockets,
+      relays: this.#endpoint.relays,
       longPolls: this.#polls.waiters.size,
     };
     return topicInfo(this.#store.log, live, this.#usage());

@@ -78,6 +78,17 @@ export const MIGRATIONS: readonly string[] = [
   )
   WHERE EXISTS (SELECT 1 FROM dead_letters d WHERE d.subscription = subscriptions.name);
   `,
+  // The live-tail sockets the topic's relays hold, counted by relay and by who opened them, so
+  // the topic's socket caps hold across relays (./relay-rows.ts).
+  `
+  CREATE TABLE relays (
+    relay TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    privileged INTEGER NOT NULL,
+    sockets INTEGER NOT NULL,
+    PRIMARY KEY (relay, subject, privileged)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,16 +1,18 @@
-import { fail } from "../protocol/errors";
+import { fail, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
 import type { Changes } from "./changes";
 import type { ConsumerVerbs } from "./consumer-verbs";
 import { helloFrame } from "./hello";
 import { close, type OpenSockets, type SocketState } from "./open-sockets";
 import type { Publishing } from "./publishing";
+import type { RelayLimits, Relays } from "./relays";
 import { type FrameTarget, handleFrame } from "./socket-frames";
 import type { TopicStore } from "./store";
 import { readUpgrade } from "./upgrade";
 
-/** What bounds the topic's sockets (DESIGN.md §6). */
+/** What bounds the topic's sockets (DESIGN.md §6), those its relays hold included. */
 export interface SocketLimits {
   /** Most sockets opened with tokens (or without auth) on the topic. */
   perTopic: number;
@@ -18,6 +20,8 @@ export interface SocketLimits {
   adminHeadroom: number;
   /** Most sockets one subject (token subject or client address) holds on the topic. */
   perSubject: number;
+  /** When new live tails go to relays, and how many relays there may be. */
+  relays: RelayLimits;
   /** Counts a publish against the subject's publish budget; false when it is spent. */
   allowPublish(subject: string): Promise<boolean>;
 }
@@ -34,6 +38,10 @@ export function socketLimits(env: Env): SocketLimits {
     perTopic: positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic,
     adminHeadroom: LIMITS.adminSocketHeadroom,
     perSubject: positiveInt(env.MAX_SOCKETS_PER_SUBJECT) ?? LIMITS.socketsPerSubject,
+    relays: {
+      perRelay: positiveInt(env.MAX_SOCKETS_PER_RELAY) ?? LIMITS.socketsPerRelay,
+      maxRelays: positiveInt(env.MAX_RELAYS_PER_TOPIC) ?? LIMITS.relaysPerTopic,
+    },
     allowPublish: async (subject) => {
       const limiter = env.PUBLISH_RATE_LIMIT as RateLimit | undefined;
       if (!limiter) return true; // a deployment without the binding has no publish limit
@@ -58,6 +66,7 @@ export class SocketEndpoint {
   readonly #publishing: Publishing;
   readonly #changes: Changes;
   readonly #limits: SocketLimits;
+  readonly #relays: Relays;
 
   constructor(deps: {
     sockets: OpenSockets;
@@ -66,6 +75,7 @@ export class SocketEndpoint {
     publishing: Publishing;
     changes: Changes;
     limits: SocketLimits;
+    relays: Relays;
   }) {
     this.#sockets = deps.sockets;
     this.#store = deps.store;
@@ -73,19 +83,36 @@ export class SocketEndpoint {
     this.#publishing = deps.publishing;
     this.#changes = deps.changes;
     this.#limits = deps.limits;
+    this.#relays = deps.relays;
   }
 
   /**
    * Accepts an upgrade handed over by the worker (see ./upgrade.ts). Refusals travel on the
    * accepted socket: a browser cannot read the status of a refused upgrade.
    */
-  open(request: Request): Response {
-    const { log, subscriptions } = this.#store;
+  async open(request: Request): Promise<Response> {
+    const { log, subscriptions, relays } = this.#store;
     const options = readUpgrade(new URL(request.url));
     const full = this.#full(options.privileged === true);
     const { perSubject } = this.#limits;
-    const crowded = options.subject !== undefined && this.#sockets.heldBy(options.subject) >= perSubject;
+    const held = (subject: string) => this.#sockets.heldBy(subject) + relays.heldBy(subject);
+    const crowded = options.subject !== undefined && held(options.subject) >= perSubject;
     const meta = log.meta;
+    const tail = options.subscription === undefined;
+    const resumable = options.epoch === undefined || options.epoch === meta?.epoch;
+    if (
+      tail &&
+      meta &&
+      resumable &&
+      !full &&
+      !crowded &&
+      this.#sockets.count >= this.#limits.relays.perRelay
+    ) {
+      // The topic holds as many sockets as one object should: this tail goes to a relay.
+      const relay = this.#relays.choose(options.hint);
+      const after = options.after ?? log.counters.nextSeq - 1;
+      if (relay !== null) return this.#relays.admit(relay, request, options, after);
+    }
     const state: SocketState = {
       v: 1,
       kind: options.subscription === undefined ? "tail" : "consumer",
@@ -157,13 +184,36 @@ export class SocketEndpoint {
    */
   #full(privileged: boolean): boolean {
     const { perTopic, adminHeadroom } = this.#limits;
-    const count = this.#sockets.count;
-    return privileged ? count >= perTopic + adminHeadroom : count - this.#sockets.privileged >= perTopic;
+    const { relays } = this.#store;
+    const count = this.#sockets.count + relays.sockets;
+    const admin = this.#sockets.privileged + relays.privileged;
+    return privileged ? count >= perTopic + adminHeadroom : count - admin >= perTopic;
   }
 
-  /** How many sockets are open on the topic. */
+  /** How many sockets are open on the topic, its relays' included. */
   get sockets(): number {
-    return this.#sockets.count;
+    return this.#sockets.count + this.#store.relays.sockets;
+  }
+
+  /** The relays holding live tails of the topic, and their sockets. */
+  get relays(): { count: number; sockets: number } {
+    return { count: this.#relays.count, sockets: this.#store.relays.sockets };
+  }
+
+  /** Publishes a message sent on a socket a relay holds, within the client's publish budget. */
+  publishFrom(message: PublishInput, subject: string | null): Promise<Result<PublishReceipt[]>> {
+    const state = subject === null ? {} : { subject };
+    return this.#frames.publish(message, state as SocketState);
+  }
+
+  /** A socket a relay held closed. */
+  relayLeft(relay: string, subject: string | null, privileged: boolean): void {
+    this.#relays.left(relay, subject, privileged);
+  }
+
+  /** The topic was deleted: its relays close their sockets of it (4000). */
+  closeRelays(): Promise<void> {
+    return this.#relays.closeTopic();
   }
 
   /** How many consumer sockets a subscription has. */

@@ -3,6 +3,7 @@ import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
+import { RelayRows } from "./relay-rows";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -22,12 +23,14 @@ import { Subscriptions } from "./subscriptions";
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
+ * | `relays` | ./relay-rows.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
   readonly log: Log;
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
+  readonly relays: RelayRows;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -41,6 +44,7 @@ export class TopicStore {
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
+    this.relays = new RelayRows(this.sql);
     this.load();
   }
 
@@ -88,10 +92,12 @@ export class TopicStore {
       this.log.unload();
       this.subscriptions.unload();
       this.delivery.unload();
+      this.relays.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
+    this.relays.load();
   }
 }

@@ -29,6 +29,7 @@ import { close, OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
 import { Push } from "./push";
 import { Registration } from "./registration";
+import { Relays } from "./relays";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
 import { TopicStore } from "./store";
 
@@ -71,15 +72,19 @@ export class Topic extends DurableObject<Env> {
       registered: () => registration.done,
       retryAt: () => housekeeping.retryAt,
     });
+    const limits = socketLimits(env);
+    const relays = new Relays(name, store, env.EDGE, limits.relays);
     const changes = new Changes(store, {
       wake: () => polls.wake(),
-      push: () => push.pump(),
+      push: () => {
+        push.pump();
+        relays.feed();
+      },
       arm: () => alarm.arm(),
     });
     const verbs = new ConsumerVerbs(store, changes, polls);
     const publishing = new Publishing(name, store, changes, registration);
-    const limits = socketLimits(env);
-    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits });
+    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits, relays });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
     this.#admin = new TopicAdmin({
       name,
@@ -172,6 +177,18 @@ export class Topic extends DurableObject<Env> {
 
   seek(name: string, to: SeekTarget): Result<{ cursor: number }> {
     return this.#rpc(() => this.#verbs.seek(name, to));
+  }
+
+  // ── RPC: relays (DESIGN.md §5) ──────────────────────────────────────────
+
+  /** A socket a relay held of this topic closed: its place is free again. */
+  relayLeft(relay: string, subject: string | null, privileged: boolean): void {
+    this.#rpc(() => this.#endpoint.relayLeft(relay, subject, privileged));
+  }
+
+  /** A `publish` frame from a socket a relay holds, within its client's publish budget. */
+  relayPublish(message: PublishInput, subject: string | null): Promise<Result<PublishReceipt[]>> {
+    return this.#rpc(() => this.#endpoint.publishFrom(message, subject));
   }
 
   // ── WebSocket upgrades ──────────────────────────────────────────────────
