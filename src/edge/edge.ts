@@ -5,7 +5,7 @@ import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
 import { isWebSocketUpgrade } from "../protocol/ws-handshake";
 import { FanOut } from "./fan-out";
-import { close, type HeldSocket, HeldSockets } from "./held-sockets";
+import { close, type HeldReceiver, type HeldSocket, HeldSockets } from "./held-sockets";
 import { type EdgeFrameTarget, handleEdgeFrame } from "./relay-frames";
 
 /**
@@ -18,13 +18,13 @@ import { type EdgeFrameTarget, handleEdgeFrame } from "./relay-frames";
 export class Edge extends DurableObject<Env> {
   readonly #name: string;
   readonly #sockets: HeldSockets;
-  readonly #fanOut: FanOut;
+  readonly #fanOut: FanOut<HeldReceiver>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#name = ctx.id.name ?? ctx.id.toString();
     this.#sockets = new HeldSockets(ctx);
-    this.#fanOut = new FanOut(this.#sockets, (topic, after) =>
+    this.#fanOut = new FanOut(this.#sockets.receivers(), (topic, after) =>
       env.TOPIC.getByName(topic).read({ after, limit: LIMITS.readLimit, wait: 0 }),
     );
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));

@@ -2,6 +2,7 @@ import type { RelayAudienceRow } from "../protocol/edge-rpc";
 import type { ErrorCode } from "../protocol/errors";
 import { CLOSE_CODES, closeReason, type ServerFrame } from "../protocol/ws-frames";
 import { echoSubprotocol } from "../protocol/ws-handshake";
+import type { Receivers } from "./fan-out";
 
 /**
  * What a relay keeps of one client socket, in its attachment (it survives hibernation and
@@ -20,6 +21,14 @@ export interface HeldSocket {
   /** Who the topic counts the socket as; absent when not counted. */
   subject?: string;
   privileged?: boolean;
+}
+
+/** A relay's socket as a receiver of its topic's batches. */
+export interface HeldReceiver {
+  ws: WebSocket;
+  state: HeldSocket;
+  lastSent: number;
+  epoch: string;
 }
 
 /**
@@ -108,6 +117,29 @@ export class HeldSockets {
     } catch {
       // closed under us: its close handler cleans up
     }
+  }
+
+  /** The sockets of each topic as receivers of its batches (./fan-out.ts). */
+  receivers(): Receivers<HeldReceiver> {
+    return {
+      of: (topic) =>
+        this.of(topic).flatMap((ws) => {
+          const state = this.state(ws);
+          if (!state || ws.readyState !== WebSocket.OPEN) return [];
+          return [{ ws, state, lastSent: state.lastSent, epoch: state.epoch }];
+        }),
+      send: (_topic, group, frame, last) => {
+        for (const receiver of group) {
+          this.send(receiver.ws, frame);
+          receiver.state.lastSent = last;
+          // Written before the next batch: a relay evicted now resumes each socket exactly here.
+          this.save(receiver.ws, receiver.state);
+        }
+      },
+      end: (group, closeCode, code, detail) => {
+        for (const { ws } of group) this.refuse(ws, closeCode, code, detail);
+      },
+    };
   }
 
   /** Sends an error frame, closes with `closeCode` and forgets the socket. */
