@@ -5,7 +5,8 @@
  *   storage   SQLite helpers shared by the Durable Objects; imports nothing of ours
  *   client    the SDK; imports only protocol
  *   auth      imports protocol
- *   topic, registry, edge   the Durable Objects; import protocol and storage
+ *   topic, registry   the Durable Objects; import protocol and storage
+ *   edge      relays and sessions; import protocol, storage and auth (a session checks rights)
  *   http      the worker; composes all of the above
  *   index.ts  the entry point; nothing imports it
  *
@@ -40,7 +41,7 @@ module.exports = {
     layer("auth-imports-protocol", "auth", ["auth", "protocol"]),
     layer("topic-imports-protocol-and-storage", "topic", ["topic", "protocol", "storage"]),
     layer("registry-imports-protocol-and-storage", "registry", ["registry", "protocol", "storage"]),
-    layer("edge-imports-protocol-and-storage", "edge", ["edge", "protocol", "storage"]),
+    layer("edge-imports-protocol-storage-and-auth", "edge", ["edge", "protocol", "storage", "auth"]),
     {
       name: "nothing-imports-the-entry-point",
       severity: "error",

@@ -196,7 +196,7 @@ export class Connection {
       this.#finish(refused);
       return false;
     }
-    this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch });
+    this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch ?? null });
     return true;
   }
 

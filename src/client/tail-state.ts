@@ -48,7 +48,7 @@ export class TailState {
 
   /** Checks a socket's `hello`; returns the error that must end the tail, if any. */
   hello(frame: HelloFrame): BrokerError | undefined {
-    if (frame.epoch === null) {
+    if (frame.epoch == null) {
       // The topic does not exist yet: wait for it from where the broker says, knowing no epoch.
       if (this.#position === undefined && frame.after !== undefined) this.#position = frame.after;
       return undefined;

@@ -1,60 +1,109 @@
 import { DurableObject } from "cloudflare:workers";
-import { type RelayAudienceRow, type RelayBatch, readRelayUpgrade } from "../protocol/edge-rpc";
+import {
+  type ConsumerBatch,
+  type RelayAudienceRow,
+  type RelayBatch,
+  readRelayUpgrade,
+  readSessionUpgrade,
+} from "../protocol/edge-rpc";
+import type { ErrorCode } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
 import { isWebSocketUpgrade } from "../protocol/ws-handshake";
-import { FanOut } from "./fan-out";
+import { FanOut, type ReadLog } from "./fan-out";
 import { close, type HeldReceiver, type HeldSocket, HeldSockets } from "./held-sockets";
 import { type EdgeFrameTarget, handleEdgeFrame } from "./relay-frames";
+import { Session } from "./session";
+import { SessionStore } from "./session-store";
 
 /**
- * An edge object (DESIGN.md §5, "Relays"): it holds client sockets near the clients and is fed
- * by topics, so one topic object is not also the writer of every frame to every socket in the
- * world. As a relay of one topic it holds live tails the topic admitted and handed over; the
- * topic sends it each batch once, and it writes the batch to its sockets. Everything it needs
- * after an eviction is in its sockets' attachments; it has no storage but its alarm.
+ * An edge object (DESIGN.md §5, "Relays" and "Sessions"): it holds client sockets near the
+ * clients and is fed by topics, so one topic object is not also the writer of every frame to
+ * every socket in the world. Named `relay/…`, it holds live tails a topic admitted and handed
+ * over; named `session/…`, it holds one client connection that carries many subscriptions. Both
+ * are fed alike: the topic sends each batch once by RPC, and ./fan-out.ts writes it to the
+ * receivers here. After an eviction a relay finds everything in its sockets' attachments, a
+ * session in its SQLite.
  */
 export class Edge extends DurableObject<Env> {
   readonly #name: string;
   readonly #sockets: HeldSockets;
   readonly #fanOut: FanOut<HeldReceiver>;
+  readonly #session: Session | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#name = ctx.id.name ?? ctx.id.toString();
+    const read: ReadLog = (topic, after) =>
+      env.TOPIC.getByName(topic).read({ after, limit: LIMITS.readLimit, wait: 0 });
     this.#sockets = new HeldSockets(ctx);
-    this.#fanOut = new FanOut(this.#sockets.receivers(), (topic, after) =>
-      env.TOPIC.getByName(topic).read({ after, limit: LIMITS.readLimit, wait: 0 }),
-    );
+    this.#fanOut = new FanOut(this.#sockets.receivers(), read);
+    this.#session = this.#name.startsWith("session/")
+      ? new Session(this.#name, ctx, env, new SessionStore(ctx.storage), read)
+      : null;
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
   }
 
   // ── RPC: fed by topics ──────────────────────────────────────────────────
 
-  /** A topic's batch: written to each of its sockets here; answers with how many there are. */
+  /** A topic's batch: written to each of its receivers here; answers with how many there are. */
   async deliver(batch: RelayBatch): Promise<{ sockets: number }> {
+    if (this.#session) {
+      await this.#session.fanOut.deliver(batch);
+      return { sockets: this.#session.socket ? 1 : 0 };
+    }
     await this.#fanOut.deliver(batch);
     return { sockets: this.#sockets.of(batch.topic).length };
   }
 
   /** What this object holds of a topic, by who the topic counts it as. */
   audience(topic: string): RelayAudienceRow[] {
-    return this.#sockets.audience(topic);
+    if (!this.#session) return this.#sockets.audience(topic);
+    const connection = this.#session.socket ? this.#session.connection : null;
+    if (!connection || !this.#session.follows(topic)) return [];
+    return [{ subject: connection.subject ?? "", privileged: connection.privileged, sockets: 1 }];
   }
 
-  /** The topic was deleted: its sockets here are told (4000). */
+  /** The topic was deleted: its sockets here are told (4000), a session's subscriptions of it end. */
   closeTopic(topic: string): void {
+    if (this.#session) {
+      this.#session.topicDeleted(topic);
+      return;
+    }
     for (const ws of this.#sockets.of(topic)) {
       this.#sockets.refuse(ws, CLOSE_CODES.TOPIC_DELETED, "not_found", "the topic was deleted");
     }
   }
 
-  // ── sockets handed over by topics ───────────────────────────────────────
+  /** A batch a topic leased to a session's consumer; false when nobody here takes it. */
+  consume(batch: ConsumerBatch): boolean {
+    return this.#session?.consume(batch) ?? false;
+  }
+
+  /** A topic ended a session's consumer (its subscription was deleted). */
+  ended(consumer: string, code: ErrorCode, message: string): void {
+    this.#session?.ended(consumer, code, message);
+  }
+
+  /** The Registry: a topic a session waits for, or whose name its pattern matches, was created. */
+  topicCreated(name: string, pattern: string): Promise<boolean> {
+    return this.#session?.topicCreated(name, pattern) ?? Promise.resolve(false);
+  }
+
+  // ── sockets: handed over by topics (relays), or opened by the worker (sessions) ──
 
   override async fetch(request: Request): Promise<Response> {
     if (!isWebSocketUpgrade(request)) return new Response("expected a WebSocket upgrade", { status: 426 });
-    const options = readRelayUpgrade(new URL(request.url));
+    const url = new URL(request.url);
+    if (this.#session) {
+      const connection = readSessionUpgrade(url);
+      if (!connection) return new Response("a session opens with its connection", { status: 400 });
+      const response = this.#session.open(request, connection);
+      if (connection.expiresAt !== null) await this.ctx.storage.setAlarm(connection.expiresAt);
+      return response;
+    }
+    const options = readRelayUpgrade(url);
     const state: HeldSocket = {
       v: 1,
       topic: options.topic,
@@ -87,6 +136,13 @@ export class Edge extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
+    if (this.#session) {
+      const expiresAt = this.#session.connection?.expiresAt ?? null;
+      if (expiresAt !== null && expiresAt <= now) {
+        await this.#session.end(CLOSE_CODES.POLICY, "unauthorized", "the token expired");
+      }
+      return;
+    }
     for (const ws of this.#sockets.all()) {
       const state = this.#sockets.state(ws);
       if (state?.expiresAt != null && state.expiresAt <= now) {
@@ -100,9 +156,10 @@ export class Edge extends DurableObject<Env> {
   // ── WebSocket events ────────────────────────────────────────────────────
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const state = this.#sockets.state(ws);
-    if (!state) return close(ws, CLOSE_CODES.INTERNAL, "internal: unreadable socket state");
     try {
+      if (this.#session) return await this.#sessionFrame(ws, message);
+      const state = this.#sockets.state(ws);
+      if (!state) return close(ws, CLOSE_CODES.INTERNAL, "internal: unreadable socket state");
       if (state.expiresAt !== null && state.expiresAt <= Date.now()) {
         this.#sockets.refuse(ws, CLOSE_CODES.POLICY, "unauthorized", "the token expired");
         return this.#left(state);
@@ -111,20 +168,33 @@ export class Edge extends DurableObject<Env> {
     } catch (error) {
       console.error(`edge ${this.#name}: a socket frame failed`, error);
       close(ws, CLOSE_CODES.INTERNAL, "internal: the frame could not be handled");
-      this.#gone(ws);
+      await this.#gone(ws);
     }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     close(ws, code, reason);
-    this.#gone(ws);
+    await this.#gone(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#gone(ws);
+    await this.#gone(ws);
   }
 
   // ── private ─────────────────────────────────────────────────────────────
+
+  async #sessionFrame(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const session = this.#session as Session;
+    if (typeof message !== "string") {
+      const detail = "frames are JSON text; binary frames are not accepted";
+      return session.end(CLOSE_CODES.INVALID_FRAME, "invalid_request", detail);
+    }
+    const expiresAt = session.connection?.expiresAt ?? null;
+    if (expiresAt !== null && expiresAt <= Date.now()) {
+      return session.end(CLOSE_CODES.POLICY, "unauthorized", "the token expired");
+    }
+    await session.frame(ws, message);
+  }
 
   readonly #frames: EdgeFrameTarget = {
     send: (ws, frame) => this.#sockets.send(ws, frame),
@@ -137,7 +207,8 @@ export class Edge extends DurableObject<Env> {
       this.env.TOPIC.getByName(state.topic).relayPublish(message, state.subject ?? null),
   };
 
-  #gone(ws: WebSocket): void {
+  async #gone(ws: WebSocket): Promise<void> {
+    if (this.#session) return this.#session.end();
     const state = this.#sockets.state(ws);
     this.#sockets.forget(ws);
     if (state) this.#left(state);

@@ -5,6 +5,7 @@ import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
+import { sessionRoutes } from "./routes/sessions";
 import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { tokenRoutes } from "./routes/tokens";
@@ -41,6 +42,7 @@ app.use("/v1/*", auth());
 app.use("/v1/*", noStore);
 
 app.route("/v1/tokens", tokenRoutes);
+app.route("/v1", sessionRoutes);
 app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
 app.route("/v1/topics", messageRoutes);

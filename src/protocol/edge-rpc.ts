@@ -15,6 +15,26 @@ export interface RelayBatch {
   frame: string | null;
 }
 
+/** A batch a topic pushes to a session's consumer: leased to `consumer` already. */
+export interface ConsumerBatch {
+  topic: string;
+  subscription: string;
+  /** The lease holder: the session's name and the subscription's id there. */
+  consumer: string;
+  epoch: string;
+  /** The `message`/`messages` frame, serialised once by the topic. */
+  frame: string;
+}
+
+/** A session follows a topic's log: where the topic stands (`epoch: null` while it does not exist). */
+export interface Following {
+  epoch: string | null;
+  head: number;
+}
+
+/** The lease holder of a session's consumer: the session and the subscription's id in it. */
+export const remoteConsumer = (edge: string, id: string): string => `${edge}|${id}`;
+
 /** What a relay holds of one topic, by who is counted for it (DESIGN.md §6). */
 export interface RelayAudienceRow {
   /** The rate-limit key the sockets were opened with; `""` when not counted. */
@@ -90,3 +110,31 @@ export function parseRelayName(name: string): { hint: string; index: number; top
 
 /** The hint of relays for clients whose request carried no place (local runs, tests). */
 export const NO_HINT = "near";
+
+/** Who opened a session (`GET /v1/ws`), as the worker hands it over with the upgrade. */
+export interface SessionUpgrade {
+  /** The credential's grants: each subscribe is checked against them. */
+  grants: { pattern: string; rights: string[] }[];
+  /** Who the session's tails are counted as on each topic (the rate-limit key); `null` when not counted. */
+  subject: string | null;
+  privileged: boolean;
+  /** When the credential stops being accepted, epoch ms; `null` when it does not expire. */
+  expiresAt: number | null;
+  /** Most subscriptions the session carries. */
+  maxSubscriptions: number;
+}
+
+/** The internal request that opens a session, with the client's headers intact. */
+export function sessionUpgradeRequest(request: Request, options: SessionUpgrade): Request {
+  const url = new URL("https://session.internal/ws");
+  url.searchParams.set("connection", JSON.stringify(options));
+  return new Request(url, request);
+}
+
+export function readSessionUpgrade(url: URL): SessionUpgrade | null {
+  const text = url.searchParams.get("connection");
+  return text === null ? null : (JSON.parse(text) as SessionUpgrade);
+}
+
+/** A session's object name: where its client is, and a name of its own. */
+export const sessionName = (hint: string, id: string): string => `session/${hint}/${id}`;

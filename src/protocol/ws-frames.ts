@@ -104,14 +104,16 @@ export type Duration = number | string;
  */
 export interface HelloFrame {
   type: "hello";
-  topic: string;
+  /** The topic of a single-topic socket; absent on a session (`/v1/ws`), which names none. */
+  topic?: string;
   /** Present on subscription sockets. */
   subscription?: string;
   /**
    * The topic's epoch; a client resuming by seq compares it with the one it knew. `null` while
-   * the topic does not exist yet (a live tail waiting for its first publish).
+   * the topic does not exist yet (a live tail waiting for its first publish). Absent on a
+   * session (`/v1/ws`): each `subscribed` frame carries its topic's epoch instead.
    */
-  epoch: string | null;
+  epoch?: string | null;
   /** An id of this connection, for logs on both sides. */
   session: string;
   /** The broker's release (semver), as `/healthz` reports it: for logs and bug reports. */

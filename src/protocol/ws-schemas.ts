@@ -139,9 +139,9 @@ export const WireMessageSchema = z.object({
 
 export const HelloFrameSchema = z.strictObject({
   type: z.literal("hello"),
-  topic: z.string(),
+  topic: z.string().optional(),
   subscription: z.string().optional(),
-  epoch: z.string().nullable(),
+  epoch: z.string().nullable().optional(),
   session: z.string(),
   version: z.string(),
   after: z.number().int().min(0).optional(),

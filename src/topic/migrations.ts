@@ -78,8 +78,9 @@ export const MIGRATIONS: readonly string[] = [
   )
   WHERE EXISTS (SELECT 1 FROM dead_letters d WHERE d.subscription = subscriptions.name);
   `,
-  // The live-tail sockets the topic's relays hold, counted by relay and by who opened them, so
-  // the topic's socket caps hold across relays (./relay-rows.ts).
+  // The live tails the topic's relays and sessions hold, counted by edge object and by who
+  // opened them, so the topic's socket caps hold across them (./relay-rows.ts); and the
+  // consumers sessions hold.
   `
   CREATE TABLE relays (
     relay TEXT NOT NULL,
@@ -87,6 +88,14 @@ export const MIGRATIONS: readonly string[] = [
     privileged INTEGER NOT NULL,
     sockets INTEGER NOT NULL,
     PRIMARY KEY (relay, subject, privileged)
+  ) WITHOUT ROWID;
+
+  -- Consumers of the topic's subscriptions that live in sessions (./remote-consumer-rows.ts).
+  CREATE TABLE remote_consumers (
+    consumer TEXT PRIMARY KEY,
+    edge TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    max_in_flight INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
 ];

@@ -1,4 +1,5 @@
 import {
+  type Following,
   NO_HINT,
   parseRelayName,
   type RelayBatch,
@@ -58,9 +59,46 @@ export class Relays {
     this.limits = limits;
   }
 
-  /** How many relays hold sockets of the topic. */
+  /** How many relays hold sockets of the topic (sessions that follow it are not relays). */
   get count(): number {
-    return this.#store.relays.all.size;
+    let n = 0;
+    for (const name of this.#store.relays.all.keys()) if (parseRelayName(name)) n++;
+    return n;
+  }
+
+  /** Sockets the topic's relays hold. */
+  get sockets(): number {
+    let n = 0;
+    for (const relay of this.#store.relays.all.values()) if (parseRelayName(relay.name)) n += relay.sockets;
+    return n;
+  }
+
+  /** Whether an edge object already follows the topic. */
+  follows(edge: string): boolean {
+    return this.#store.relays.all.has(edge);
+  }
+
+  /**
+   * A session follows the topic's log: counted as one socket of its client, fed like a relay.
+   * A topic that does not exist is not followed (it writes nothing): `epoch: null`, and the
+   * session learns of its creation from the Registry.
+   */
+  follow(edge: string, subject: string | undefined, privileged: boolean): Following {
+    const meta = this.#store.meta;
+    if (!meta) return { epoch: null, head: 0 };
+    if (!this.follows(edge)) {
+      this.#store.transaction(() => this.#store.relays.add(edge, subject, privileged, 1));
+    }
+    if (!this.#feeds.has(edge)) this.#feeds.set(edge, this.#fresh(this.#head()));
+    return { epoch: meta.epoch, head: this.#head() };
+  }
+
+  /** A session no longer follows the topic. */
+  unfollow(edge: string): void {
+    this.#feeds.delete(edge);
+    if (this.#store.meta && this.follows(edge)) {
+      this.#store.transaction(() => this.#store.relays.replace(edge, []));
+    }
   }
 
   /**
@@ -134,7 +172,7 @@ export class Relays {
    */
   feed(): void {
     const meta = this.#store.meta;
-    if (!meta || this.count === 0) return;
+    if (!meta || this.#store.relays.all.size === 0) return;
     const head = this.#head();
     this.#load(head);
     const now = Date.now();
@@ -159,9 +197,9 @@ export class Relays {
     }
   }
 
-  /** The topic was deleted: each relay closes its sockets of it (4000). */
-  async closeTopic(): Promise<void> {
-    const names = [...this.#store.relays.all.keys()];
+  /** The topic was deleted: each relay closes its sockets of it, and each session its tails (4000). */
+  async closeTopic(also: string[] = []): Promise<void> {
+    const names = [...new Set([...this.#store.relays.all.keys(), ...also])];
     this.#feeds.clear();
     await Promise.allSettled(names.map((name) => this.#edges.getByName(name).closeTopic(this.#topic)));
   }

@@ -1,4 +1,5 @@
-import { fail, type Result } from "../protocol/errors";
+import type { Following } from "../protocol/edge-rpc";
+import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
@@ -197,7 +198,35 @@ export class SocketEndpoint {
 
   /** The relays holding live tails of the topic, and their sockets. */
   get relays(): { count: number; sockets: number } {
-    return { count: this.#relays.count, sockets: this.#store.relays.sockets };
+    return { count: this.#relays.count, sockets: this.#relays.sockets };
+  }
+
+  /**
+   * A session follows the topic for a live tail: it counts as one socket of its client, within
+   * the caps per topic and per client, as a socket of its own would.
+   */
+  follow(edge: string, subject: string | null, privileged: boolean): Result<Following> {
+    if (!this.#relays.follows(edge) && this.#store.meta) {
+      const refusal = this.#refusal(subject ?? undefined, privileged);
+      if (refusal !== null) return fail("rate_limited", refusal);
+    }
+    return ok(this.#relays.follow(edge, subject ?? undefined, privileged));
+  }
+
+  unfollow(edge: string): void {
+    this.#relays.unfollow(edge);
+  }
+
+  /** Why one more socket of this client would be one too many, or `null`. */
+  #refusal(subject: string | undefined, privileged: boolean): string | null {
+    if (this.#full(privileged))
+      return `a topic holds at most ${this.#limits.perTopic} sockets; try again later`;
+    const held =
+      subject === undefined ? 0 : this.#sockets.heldBy(subject) + this.#store.relays.heldBy(subject);
+    if (held >= this.#limits.perSubject) {
+      return `one client holds at most ${this.#limits.perSubject} sockets on a topic; close one first`;
+    }
+    return null;
   }
 
   /** Publishes a message sent on a socket a relay holds, within the client's publish budget. */
@@ -211,14 +240,16 @@ export class SocketEndpoint {
     this.#relays.left(relay, subject, privileged);
   }
 
-  /** The topic was deleted: its relays close their sockets of it (4000). */
+  /** The topic was deleted: its relays and sessions close their sockets and tails of it (4000). */
   closeRelays(): Promise<void> {
-    return this.#relays.closeTopic();
+    const sessions = this.#store.meta ? this.#store.remoteConsumers.all().map((c) => c.edge) : [];
+    return this.#relays.closeTopic(sessions);
   }
 
-  /** How many consumer sockets a subscription has. */
+  /** How many consumers a subscription has: its sockets, and its consumers in sessions. */
   consumers(subscription: string): number {
-    return this.#sockets.consumers(subscription).length;
+    const remote = this.#store.meta ? this.#store.remoteConsumers.of(subscription).length : 0;
+    return this.#sockets.consumers(subscription).length + remote;
   }
 
   /** Closes sockets whose token expired (1008). */

@@ -4,6 +4,7 @@ import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
 import { RelayRows } from "./relay-rows";
+import { RemoteConsumerRows } from "./remote-consumer-rows";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -24,6 +25,7 @@ import { Subscriptions } from "./subscriptions";
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
  * | `relays` | ./relay-rows.ts |
+ * | `remote_consumers` | ./remote-consumer-rows.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
@@ -31,6 +33,7 @@ export class TopicStore {
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
   readonly relays: RelayRows;
+  readonly remoteConsumers: RemoteConsumerRows;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -45,6 +48,7 @@ export class TopicStore {
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
     this.relays = new RelayRows(this.sql);
+    this.remoteConsumers = new RemoteConsumerRows(this.sql);
     this.load();
   }
 
@@ -93,11 +97,13 @@ export class TopicStore {
       this.subscriptions.unload();
       this.delivery.unload();
       this.relays.unload();
+      this.remoteConsumers.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
     this.relays.load();
+    this.remoteConsumers.load();
   }
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Following } from "../protocol/edge-rpc";
 import type { Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type {
@@ -30,6 +31,7 @@ import { Publishing } from "./publishing";
 import { Push } from "./push";
 import { Registration } from "./registration";
 import { Relays } from "./relays";
+import { RemoteConsumers } from "./remote-consumers";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
 import { TopicStore } from "./store";
 
@@ -50,6 +52,7 @@ export class Topic extends DurableObject<Env> {
   readonly #verbs: ConsumerVerbs;
   readonly #endpoint: SocketEndpoint;
   readonly #admin: TopicAdmin;
+  readonly #remote: RemoteConsumers;
   #requests = 0;
   readonly #since = Date.now();
 
@@ -78,11 +81,13 @@ export class Topic extends DurableObject<Env> {
       wake: () => polls.wake(),
       push: () => {
         push.pump();
+        remote.pump();
         relays.feed();
       },
       arm: () => alarm.arm(),
     });
     const verbs = new ConsumerVerbs(store, changes, polls);
+    const remote = new RemoteConsumers({ topic: name, store, edges: env.EDGE, verbs, changes });
     const publishing = new Publishing(name, store, changes, registration);
     const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits, relays });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
@@ -102,6 +107,7 @@ export class Topic extends DurableObject<Env> {
     this.#publishing = publishing;
     this.#verbs = verbs;
     this.#endpoint = endpoint;
+    this.#remote = remote;
     // Keep-alive pings are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
     ctx.blockConcurrencyWhile(() => alarm.load());
@@ -189,6 +195,33 @@ export class Topic extends DurableObject<Env> {
   /** A `publish` frame from a socket a relay holds, within its client's publish budget. */
   relayPublish(message: PublishInput, subject: string | null): Promise<Result<PublishReceipt[]>> {
     return this.#rpc(() => this.#endpoint.publishFrom(message, subject));
+  }
+
+  // ── RPC: sessions (DESIGN.md §5) ────────────────────────────────────────
+
+  /** A session follows the topic for its live tails; `epoch: null` while the topic does not exist. */
+  follow(edge: string, subject: string | null, privileged: boolean): Result<Following> {
+    return this.#rpc(() => this.#endpoint.follow(edge, subject, privileged));
+  }
+
+  /** A session no longer has a live tail of the topic. */
+  unfollow(edge: string): void {
+    this.#rpc(() => this.#endpoint.unfollow(edge));
+  }
+
+  /** A session's subscription `id` consumes `subscription`: pushed within `maxInFlight`. */
+  consume(edge: string, id: string, subscription: string, maxInFlight: number): Result<{ epoch: string }> {
+    return this.#rpc(() => this.#remote.attach(edge, id, subscription, maxInFlight));
+  }
+
+  /** A session's consumer changed its credit. */
+  consumerFlow(consumer: string, maxInFlight: number): Result<null> {
+    return this.#rpc(() => this.#remote.flow(consumer, maxInFlight));
+  }
+
+  /** A session's consumer is gone: what it held goes to the other consumers at once. */
+  stopConsuming(consumer: string): void {
+    this.#rpc(() => this.#remote.detach(consumer));
   }
 
   // ── WebSocket upgrades ──────────────────────────────────────────────────
