@@ -1,4 +1,5 @@
 import { isValidName } from "../protocol/names.js";
+import type { ConnectionOptions } from "./connection.js";
 import { BrokerError } from "./errors.js";
 import { type LiveOptions, LiveTail } from "./live.js";
 import {
@@ -9,16 +10,20 @@ import {
   type PublishReceipt,
   rawPublish,
 } from "./publish.js";
+import { Session } from "./session.js";
 import { type SubscribeOptions, Subscription } from "./subscription.js";
 import { Transport, type TransportOptions } from "./transport.js";
 
 /**
- * Options of a {@link Broker}.
+ * Options of a {@link Broker}: where it is and how it authenticates, and how its one
+ * connection (shared by every `live()` and `subscribe()`) reconnects. Connection options given
+ * here win over those of a single `live()` or `subscribe()`, whose options configure the
+ * connection only when it is opened by them.
  *
  * @example
  * const broker = new Broker({ url: "https://broker.example.com", token: () => getFreshToken() });
  */
-export interface BrokerOptions extends TransportOptions {}
+export interface BrokerOptions extends TransportOptions, ConnectionOptions {}
 
 /**
  * A client of one edge-broker deployment. It runs unchanged in browsers, Node ≥ 22,
@@ -41,9 +46,12 @@ export interface BrokerOptions extends TransportOptions {}
  */
 export class Broker {
   readonly #transport: Transport;
+  readonly #session: Session;
 
   constructor(options: BrokerOptions) {
     this.#transport = new Transport(options);
+    const { url: _, token: __, fetch: ___, socketToken: ____, ...connection } = options;
+    this.#session = new Session(this.#transport, connection);
   }
 
   /**
@@ -120,7 +128,7 @@ export class Broker {
   subscribe(topic: string, subscription: string, options: SubscribeOptions = {}): Subscription {
     checkName(topic, "topic");
     checkName(subscription, "subscription");
-    return new Subscription(this.#transport, topic, subscription, options);
+    return new Subscription(this.#transport, this.#session, topic, subscription, options);
   }
 
   /**
@@ -132,7 +140,7 @@ export class Broker {
    */
   live(topic: string, options: LiveOptions = {}): LiveTail {
     checkName(topic, "topic");
-    return new LiveTail(this.#transport, topic, options);
+    return new LiveTail(this.#session, topic, options);
   }
 }
 

@@ -1,17 +1,12 @@
-import { type ClientFrame, type HelloFrame, PING_FRAME, type ServerFrame } from "../protocol/ws-frames.js";
+import { type ClientFrame, PING_FRAME, type ServerFrame } from "../protocol/ws-frames.js";
 import { BrokerError } from "./errors.js";
 import { type Clock, lossError, type ReconnectOptions, Reconnector, SYSTEM_CLOCK } from "./reconnect.js";
 import { type ConnectionStatus, StatusEvent } from "./status.js";
 
-/** What the owner of a connection (a subscription, a live tail) decides. */
+/** What the owner of a connection (the session every subscription shares) decides. */
 export interface ConnectionHooks {
   /** Where to connect; asked before every attempt (fresh token, current resume position). */
   target(): Promise<{ url: string; protocols: string[] }>;
-  /**
-   * The broker said `hello` (again, with the epoch, when a live tail waited for its topic to be
-   * created); an error closes the connection for good (a changed epoch).
-   */
-  hello(frame: HelloFrame): BrokerError | undefined;
   /** The connection is open: send what must go first (credit, unconfirmed acks). */
   opened(): void;
   /** Every frame after `hello`. */
@@ -169,9 +164,7 @@ export class Connection {
     }
     if (typeof frame !== "object" || frame === null || typeof frame.type !== "string") return;
     if (this.#status.type === "open") {
-      // A second `hello`: the topic this tail waited for was created, and this is its epoch.
-      if (frame.type === "hello") this.#hello(frame);
-      else if (frame.type !== "pong") this.#hooks.frame(frame);
+      if (frame.type !== "pong") this.#hooks.frame(frame);
       return;
     }
     if (frame.type === "error") {
@@ -182,22 +175,10 @@ export class Connection {
       return;
     }
     if (frame.type !== "hello") return;
-    if (!this.#hello(frame)) return;
     this.#reconnector?.opened();
+    this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch ?? null });
     this.#schedulePing();
     this.#hooks.opened();
-  }
-
-  /** Hands a `hello` to the owner; the connection is open unless the owner refuses it. */
-  #hello(frame: HelloFrame): boolean {
-    const refused = this.#hooks.hello(frame);
-    if (refused !== undefined) {
-      this.#drop(1000, "client closed");
-      this.#finish(refused);
-      return false;
-    }
-    this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch ?? null });
-    return true;
   }
 
   #schedulePing(): void {

@@ -39,11 +39,9 @@ export class TailState {
   }
 
   /** The query of the next socket. */
-  query(): { after?: number; epoch?: string } {
-    const query: { after?: number; epoch?: string } = {};
-    if (this.#position !== undefined) query.after = this.#position;
-    if (this.#epoch !== undefined) query.epoch = this.#epoch;
-    return query;
+  query(): { after?: number | undefined; epoch?: string | undefined } {
+    // An absent position or epoch stays out of the frame: JSON leaves `undefined` out.
+    return { after: this.#position, epoch: this.#epoch };
   }
 
   /** Checks a socket's `hello`; returns the error that must end the tail, if any. */
@@ -56,8 +54,7 @@ export class TailState {
     if (this.#epoch !== undefined && frame.epoch !== this.#epoch) {
       return new BrokerError(
         "conflict",
-        `topic "${frame.topic}" was deleted and re-created (epoch ${this.#epoch} is now ${frame.epoch}); ` +
-          `seq ${this.#position ?? 0} of the old topic means nothing in the new one`,
+        `topic ${frame.topic} was deleted and re-created: seq ${this.#position ?? 0} of epoch ${this.#epoch} means nothing now`,
         { closeCode: CLOSE_CODES.EPOCH_CHANGED },
       );
     }

@@ -81,6 +81,11 @@ export class Edge extends DurableObject<Env> {
     return this.#session?.consume(batch) ?? false;
   }
 
+  /** Whether a session still holds a consumer (its socket open): asked by a topic after a restart. */
+  holds(consumer: string): boolean {
+    return this.#session?.holds(consumer) ?? false;
+  }
+
   /** A topic ended a session's consumer (its subscription was deleted). */
   ended(consumer: string, code: ErrorCode, message: string): void {
     this.#session?.ended(consumer, code, message);

@@ -2,7 +2,7 @@ import { can, covers, type Principal } from "../auth/capabilities";
 import { type ConsumerBatch, remoteConsumer } from "../protocol/edge-rpc";
 import { type ErrorCode, fail, ok, type Result } from "../protocol/errors";
 import { REGISTRY_NAME } from "../protocol/registry";
-import { MAX_TOPICS_PER_PATTERN } from "../protocol/session-frames";
+import { closeCodeOf, MAX_TOPICS_PER_PATTERN } from "../protocol/session-frames";
 import { type ParsedSessionFrame, parseSessionFrame } from "../protocol/session-schemas";
 import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT, type ServerFrame } from "../protocol/ws-frames";
@@ -28,6 +28,10 @@ export class Session {
   readonly #store: SessionStore;
   readonly fanOut: FanOut<Stream>;
   #queue: Promise<void> = Promise.resolve();
+  #ending = false;
+  /** Whether ending hands what the session's consumers held to the other consumers at once. */
+  #release = true;
+  #over = false;
 
   constructor(name: string, ctx: DurableObjectState, env: Env, store: SessionStore, read: ReadLog) {
     this.#name = name;
@@ -62,9 +66,20 @@ export class Session {
       .some((s) => s.topic === topic && (s.kind === "tail" || s.kind === "match") && s.epoch !== null);
   }
 
-  /** The client's socket (a session holds one). */
+  /**
+   * The client's socket (a session holds one). A session whose socket is gone (the runtime
+   * restarted under it) ends when it is next asked: its topics forget it, its storage goes.
+   */
   get socket(): WebSocket | undefined {
-    return this.#ctx.getWebSockets().find((ws) => ws.readyState === WebSocket.OPEN);
+    const socket = this.#open();
+    if (!socket && !this.#ending && !this.#over && this.#store.connection) {
+      this.#ending = true;
+      // Gone in a restart: what its consumers held comes back when their leases expire, as for a
+      // topic's own socket lost in a restart (a client that reconnects meanwhile acks it).
+      this.#release = false;
+      this.#ctx.waitUntil(this.end().catch(() => {}));
+    }
+    return socket;
   }
 
   /**
@@ -134,6 +149,18 @@ export class Session {
     return true;
   }
 
+  #open(): WebSocket | undefined {
+    return this.#ctx.getWebSockets().find((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  /** Whether the session holds a consumer and its client is connected. */
+  holds(consumer: string): boolean {
+    const held = this.#store
+      .all()
+      .some((s) => s.kind === "consumer" && remoteConsumer(this.#name, s.id) === consumer);
+    return held && this.socket !== undefined;
+  }
+
   /** The broker ended a consumer (its subscription deleted). */
   ended(consumer: string, code: ErrorCode, message: string): void {
     const stream = this.#store
@@ -141,7 +168,7 @@ export class Session {
       .find((s) => s.kind === "consumer" && remoteConsumer(this.#name, s.id) === consumer);
     if (!stream) return;
     this.#store.remove(stream);
-    this.#send({ type: "error", id: stream.id, code, message });
+    this.#ended(stream.id, code, message);
   }
 
   /** A topic was created that a waiting tail or a pattern of this session wants. */
@@ -177,15 +204,16 @@ export class Session {
   topicDeleted(topic: string): void {
     for (const stream of this.#store.all().filter((s) => s.topic === topic && s.kind !== "pattern")) {
       this.#store.remove(stream);
-      if (stream.kind !== "match") {
-        this.#send({ type: "error", id: stream.id, code: "not_found", message: "the topic was deleted" });
-      }
+      if (stream.kind !== "match") this.#ended(stream.id, "not_found", "the topic was deleted");
     }
   }
 
   /** Ends the session: every topic forgets it, then it forgets everything. */
   async end(closeCode?: number, code?: ErrorCode, detail?: string): Promise<void> {
-    const ws = this.socket;
+    if (this.#over) return;
+    this.#over = true;
+    this.#ending = true;
+    const ws = this.#open();
     if (ws && closeCode !== undefined && code !== undefined && detail !== undefined) {
       this.#send({ type: "error", code, message: detail });
       close(ws, closeCode, `${code}: ${detail}`.slice(0, 120));
@@ -198,8 +226,7 @@ export class Session {
   // ── subscribing ───────────────────────────────────────────────────────────
 
   async #subscribe(frame: Subscribe): Promise<void> {
-    const refuse = (code: ErrorCode, message: string) =>
-      this.#send({ type: "error", id: frame.id, code, message });
+    const refuse = (code: ErrorCode, message: string) => this.#ended(frame.id, code, message);
     const connection = this.#store.connection as Connection;
     const principal = principalOf(connection);
     const ids = new Set(this.#store.all().map((s) => s.id));
@@ -272,8 +299,7 @@ export class Session {
   async #subscribeConsumer(frame: Subscribe, subscription: string): Promise<void> {
     const maxInFlight = frame.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     const attached = await this.#topic(frame.topic).consume(this.#name, frame.id, subscription, maxInFlight);
-    if (!attached.ok)
-      return this.#send({ type: "error", id: frame.id, code: attached.code, message: attached.detail });
+    if (!attached.ok) return this.#ended(frame.id, attached.code, attached.detail);
     this.#store.put({
       id: frame.id,
       topic: frame.topic,
@@ -297,7 +323,7 @@ export class Session {
     for (const stream of streams) this.#store.remove(stream);
     for (const stream of streams) {
       if (stream.kind === "consumer")
-        await this.#topic(stream.topic).stopConsuming(remoteConsumer(this.#name, id));
+        await this.#topic(stream.topic).stopConsuming(remoteConsumer(this.#name, id), this.#release);
       else if (stream.kind === "pattern") await this.#registry().unwatch(this.#name, stream.topic);
       else if (stream.epoch === null) await this.#unwatch(stream.topic);
       else await this.#unfollowIfUnused(stream.topic);
@@ -324,7 +350,7 @@ export class Session {
     end: (group, _closeCode, code, detail) => {
       for (const stream of group) {
         this.#store.remove(stream);
-        if (stream.kind === "tail") this.#send({ type: "error", id: stream.id, code, message: detail });
+        if (stream.kind === "tail") this.#ended(stream.id, code, detail);
       }
     },
   };
@@ -358,6 +384,11 @@ export class Session {
 
   #registry() {
     return this.#env.REGISTRY.getByName(REGISTRY_NAME);
+  }
+
+  /** A subscription refused or ended: the client is told with the close code a socket of its own would get. */
+  #ended(id: string, code: ErrorCode, message: string): void {
+    this.#send({ type: "error", id, code, message, closeCode: closeCodeOf(code, message) });
   }
 
   #send(frame: ServerFrame | { type: "subscribed"; [k: string]: unknown } | null): void {

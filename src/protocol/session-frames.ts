@@ -85,10 +85,25 @@ export interface SessionMessagesFrame {
   messages: WireMessage[];
 }
 
-/** A subscription ended by the broker (its topic or subscription deleted, its epoch over). */
+/** A subscription refused or ended by the broker (its topic or subscription deleted, its epoch over). */
 export interface EndedFrame {
   type: "error";
   id: string;
   code: ErrorCode;
   message: string;
+  /** The close code a socket of its own would have had. */
+  closeCode: number;
+}
+
+/** The close code a single-topic socket would have had for a subscription's refusal or end. */
+export function closeCodeOf(code: ErrorCode, message: string): number {
+  if (code === "forbidden" || code === "unauthorized") return 1008;
+  if (code === "rate_limited") return 1013;
+  if (code === "conflict") return 4002;
+  if (code === "not_found") {
+    if (message.includes("subscription was deleted")) return 4001;
+    if (message.includes("topic was deleted")) return 4000;
+    return 4004;
+  }
+  return 1011;
 }

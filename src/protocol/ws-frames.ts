@@ -157,8 +157,14 @@ export interface ErrorFrame {
   type: "error";
   code: ErrorCode;
   message: string;
-  /** The request `id`, when the failed frame had one. */
+  /** The request `id`, when the failed frame had one; on a session, also a subscription's `id`. */
   id?: string;
+  /**
+   * On a session, for a subscription the broker refused or ended: the close code a socket of its
+   * own would have been closed with (4000 topic deleted, 4001 subscription deleted, 4002 epoch
+   * changed, 4004 not found, 1008 forbidden, 1013 try again later).
+   */
+  closeCode?: number;
 }
 
 export interface PongFrame {

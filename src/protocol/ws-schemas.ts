@@ -164,6 +164,7 @@ export const ErrorFrameSchema = z.strictObject({
   code: errorCode,
   message: z.string(),
   id: z.string().optional(),
+  closeCode: z.number().int().optional(),
 });
 export const PongFrameSchema = z.strictObject({ type: z.literal("pong"), id: z.string().optional() });
 

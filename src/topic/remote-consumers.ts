@@ -24,6 +24,12 @@ export class RemoteConsumers {
   readonly #verbs: ConsumerVerbs;
   readonly #changes: Changes;
   readonly #busy = new Set<string>();
+  /**
+   * Consumers known to be held by a session since this object started. One loaded from SQLite
+   * after a restart may belong to a session whose socket is gone (a restart of the runtime closes
+   * every socket): it is asked before anything is leased to it, so nothing is leased to nobody.
+   */
+  readonly #verified = new Set<string>();
 
   constructor(deps: {
     topic: string;
@@ -50,6 +56,7 @@ export class RemoteConsumers {
     if (!meta) return noTopic();
     if (!this.#store.subscriptions.get(subscription)) return noSubscription(subscription);
     const consumer = remoteConsumer(edge, id);
+    this.#verified.add(consumer);
     this.#changes.apply(
       () => this.#store.remoteConsumers.put({ consumer, edge, subscription, maxInFlight }),
       "sockets",
@@ -68,10 +75,11 @@ export class RemoteConsumers {
   }
 
   /** A session's consumer is gone (unsubscribed, its socket closed): what it held goes to the others. */
-  detach(consumer: string): void {
+  detach(consumer: string, release = true): void {
+    this.#verified.delete(consumer);
     if (!this.#store.meta) return;
     this.#store.transaction(() => this.#store.remoteConsumers.delete(consumer));
-    this.#verbs.release(consumer);
+    if (release) this.#verbs.release(consumer);
   }
 
   /** Pushes each session's consumer what its subscription has, within its credit. */
@@ -82,6 +90,10 @@ export class RemoteConsumers {
     const now = Date.now();
     for (const rc of remoteConsumers.all()) {
       if (this.#busy.has(rc.consumer)) continue;
+      if (!this.#verified.has(rc.consumer)) {
+        this.#verify(rc);
+        continue;
+      }
       const subscription = subscriptions.get(rc.subscription);
       if (!subscription) {
         this.#drop(rc, "the subscription was deleted");
@@ -121,6 +133,36 @@ export class RemoteConsumers {
           },
         );
     }
+  }
+
+  /** Asks a consumer's session whether it still holds it; forgets it when not. */
+  #verify(rc: RemoteConsumer): void {
+    this.#busy.add(rc.consumer);
+    this.#edges
+      .getByName(rc.edge)
+      .holds(rc.consumer)
+      .then(
+        (held) => {
+          this.#busy.delete(rc.consumer);
+          if (!held) return this.#forget(rc);
+          this.#verified.add(rc.consumer);
+          this.#changes.react("sockets");
+        },
+        () => {
+          this.#busy.delete(rc.consumer);
+          this.#forget(rc);
+        },
+      );
+  }
+
+  /**
+   * Forgets a consumer whose session is gone since before this object started (a restart of the
+   * runtime): what it held is not handed over at once but comes back when its leases expire, as
+   * for a socket of the topic's own lost in a restart — a client that reconnects meanwhile acks it.
+   */
+  #forget(rc: RemoteConsumer): void {
+    this.#verified.delete(rc.consumer);
+    if (this.#store.meta) this.#store.transaction(() => this.#store.remoteConsumers.delete(rc.consumer));
   }
 
   /** The sessions holding consumers of the topic (told when it is deleted). */

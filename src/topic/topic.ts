@@ -219,9 +219,12 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#remote.flow(consumer, maxInFlight));
   }
 
-  /** A session's consumer is gone: what it held goes to the other consumers at once. */
-  stopConsuming(consumer: string): void {
-    this.#rpc(() => this.#remote.detach(consumer));
+  /**
+   * A session's consumer is gone: what it held goes to the other consumers at once, unless
+   * `release` is false (a session gone in a restart: its leases expire as they would have).
+   */
+  stopConsuming(consumer: string, release = true): void {
+    this.#rpc(() => this.#remote.detach(consumer, release));
   }
 
   // ── WebSocket upgrades ──────────────────────────────────────────────────
