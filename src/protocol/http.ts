@@ -10,6 +10,7 @@ import type { ErrorCode } from "./errors";
 import { duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
+import { CORRELATION_ID_BYTES, isCorrelationId, isReplyTo } from "./replies";
 import type { PublishInput } from "./topic-rpc";
 
 export { parseInput } from "./fields";
@@ -51,6 +52,17 @@ export const contentTypeSchema = field("must be a media type such as application
 
 /** A delivery delay of a published message. */
 export const delaySchema = duration(0, LIMITS.maxDelayMs);
+
+/** Where replies to a message go: a topic name, or an inbox (`_reply.` and 32 hex digits). */
+export const replyToSchema = field(`must be ${NAME_RULE}, or an inbox (_reply.…)`, (value) =>
+  isReplyTo(value) ? value : undefined,
+);
+
+/** What ties a reply to its request. */
+export const correlationIdSchema = field(
+  `must be 1 to ${CORRELATION_ID_BYTES} characters of visible ASCII (spaces only inside)`,
+  (value) => (isCorrelationId(value) ? value : undefined),
+);
 
 // ---- topics --------------------------------------------------------------------------------
 
@@ -178,6 +190,8 @@ const batchEntrySchema = z
     key: keySchema.optional(),
     delay: delaySchema.optional(),
     idempotencyKey: keySchema.optional(),
+    replyTo: replyToSchema.optional(),
+    correlationId: correlationIdSchema.optional(),
   })
   .transform((entry, ctx): PublishInput => {
     const stored = messageBody(entry, ctx);
@@ -186,6 +200,8 @@ const batchEntrySchema = z
     if (entry.key !== undefined) input.key = entry.key;
     if (entry.delay !== undefined) input.delay = entry.delay;
     if (entry.idempotencyKey !== undefined) input.idempotencyKey = entry.idempotencyKey;
+    if (entry.replyTo !== undefined) input.replyTo = entry.replyTo;
+    if (entry.correlationId !== undefined) input.correlationId = entry.correlationId;
     return input;
   });
 

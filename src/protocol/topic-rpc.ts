@@ -2,6 +2,7 @@
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
  */
+import type { FilterPattern } from "../protocol/filter-pattern";
 import type { WireMessage } from "../protocol/message";
 
 export type FullPolicy = "reject" | "drop-oldest";
@@ -71,7 +72,8 @@ export interface SubscriptionConfig {
   maxAttempts: number | null;
   backoff: { min: number; max: number };
   deadLetterTopic: string | null;
-  filter: { attributes: Record<string, string> } | null;
+  /** Only messages this pattern matches are delivered (see ./filter-pattern.ts). */
+  filter: FilterPattern | null;
   ordered: boolean;
 }
 
@@ -119,6 +121,9 @@ export interface PublishInput {
   /** Delay before delivery, ms. */
   delay?: number;
   idempotencyKey?: string;
+  /** Where replies go: a topic, or an inbox (`_reply.…`). */
+  replyTo?: string;
+  correlationId?: string;
 }
 
 export interface PublishReceipt {

@@ -3,7 +3,7 @@ import type { PublishInput, PublishReceipt, TopicConfig } from "../protocol/topi
 import type { Sql } from "../storage/sql";
 import { DEFAULT_TOPIC_CONFIG } from "./config";
 import { IdempotencyKeys } from "./idempotency-keys";
-import { fitting, type MessageHead, type MessageRow, SIZE } from "./message-rows";
+import { fitting, type HeadWithBody, type MessageHead, type MessageRow, SIZE } from "./message-rows";
 
 /** What a topic knows about itself, kept in the `meta` table. */
 export interface TopicMeta {
@@ -129,7 +129,7 @@ export class Log {
       if (receipt.duplicate) continue;
       const attributes = Object.keys(message.attributes).length ? JSON.stringify(message.attributes) : null;
       this.#sql.run(
-        "INSERT INTO messages (seq, id, published_at, deliver_at, key, attributes, content_type, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (seq, id, published_at, deliver_at, key, attributes, content_type, body, reply_to, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         receipt.seq,
         receipt.id,
         now,
@@ -138,6 +138,8 @@ export class Log {
         attributes,
         message.contentType,
         message.body,
+        message.replyTo ?? null,
+        message.correlationId ?? null,
       );
       if (message.idempotencyKey !== undefined) {
         this.keys.remember(message.idempotencyKey, receipt, now + config.dedupWindow);
@@ -276,6 +278,26 @@ export class Log {
       `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
       after,
       limit,
+    );
+  }
+
+  /**
+   * Heads with their bodies, for filters that look at bodies: messages with seq > `after`, oldest
+   * first, at most `limit` of them and `maxBytes` of stored bytes (but always the first one).
+   */
+  headsWithBodies(after: number, limit: number, maxBytes: number): HeadWithBody[] {
+    const sizes = this.#sql.all<{ seq: number; size: number }>(
+      `SELECT seq, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+      after,
+      limit,
+    );
+    const last = sizes[fitting(sizes, maxBytes) - 1];
+    if (!last) return [];
+    return this.#sql.all<HeadWithBody>(
+      `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size, content_type, body FROM messages
+       WHERE seq > ? AND seq <= ? ORDER BY seq`,
+      after,
+      last.seq,
     );
   }
 
