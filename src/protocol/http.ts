@@ -10,10 +10,13 @@ import type { ErrorCode } from "./errors";
 import { duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
+import { NAME_RULE } from "./names";
 import { CORRELATION_ID_BYTES, isCorrelationId, isReplyTo } from "./replies";
+import { routesSchema, topicSchemaSchema } from "./topic-config";
 import type { PublishInput } from "./topic-rpc";
 
 export { parseInput } from "./fields";
+export { NAME_RULE } from "./names";
 
 const SECOND = 1_000;
 const HOUR = 3_600_000;
@@ -35,10 +38,6 @@ const positiveDurationOrNull = field("must be a positive duration or null", (val
   const ms = parseDuration(value);
   return ms !== undefined && ms > 0 ? ms : undefined;
 });
-
-/** How a valid topic or subscription name looks, in words. */
-export const NAME_RULE =
-  "a name of 1 to 128 letters, digits, '.', '_' or '-' starting with a letter or digit";
 
 /** An ordering key or idempotency key. */
 export const keySchema = field(`must be a non-empty string of at most ${LIMITS.keyBytes} bytes`, (value) =>
@@ -82,6 +81,8 @@ export const topicPutSchema = z.strictObject({
     .optional(),
   onFull: oneOf("reject", "drop-oldest").optional(),
   dedupWindow: duration(0, 7 * DAY).optional(),
+  routes: routesSchema.optional(),
+  schema: topicSchemaSchema.optional(),
 });
 
 /** `GET /v1/topics` query. */

@@ -5,7 +5,7 @@
  * schemas that validate these frames at the edge live in `./ws-schemas.ts`, which
  * re-exports everything here.
  */
-import { ERROR_CODES, type ErrorCode } from "./errors.js";
+import { ERROR_CODES, type ErrorCode, type Violation } from "./errors.js";
 import type { WireMessage } from "./message.js";
 
 /** The subprotocol both sides must agree on; the server answers with exactly this entry. */
@@ -150,6 +150,8 @@ export interface ErrorFrame {
   message: string;
   /** The request `id`, when the failed frame had one. */
   id?: string;
+  /** `schema_violation`: every reason the message was refused (as in a problem body). */
+  errors?: Violation[];
 }
 
 export interface PongFrame {

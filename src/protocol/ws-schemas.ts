@@ -164,6 +164,9 @@ export const ErrorFrameSchema = z.strictObject({
   code: errorCode,
   message: z.string(),
   id: z.string().optional(),
+  errors: z
+    .array(z.object({ index: z.number().int().min(0).optional(), path: z.string(), reason: z.string() }))
+    .optional(),
 });
 export const PongFrameSchema = z.strictObject({ type: z.literal("pong"), id: z.string().optional() });
 

@@ -1,7 +1,7 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import type { PublishInput, PublishReceipt, TopicConfig } from "../protocol/topic-rpc";
 import type { Sql } from "../storage/sql";
-import { DEFAULT_TOPIC_CONFIG } from "./config";
+import { DEFAULT_TOPIC_CONFIG, storedTopicConfig } from "./config";
 import { IdempotencyKeys } from "./idempotency-keys";
 import { fitting, type HeadWithBody, type MessageHead, type MessageRow, SIZE } from "./message-rows";
 
@@ -55,19 +55,22 @@ export class Log {
     this.keys = new IdempotencyKeys(sql);
   }
 
-  /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
   /** Forgets what memory holds: the database has no topic. */
   unload(): void {
     this.meta = null;
     this.counters = { ...EMPTY_COUNTERS };
   }
 
+  /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
   load(): void {
     const rows = this.#sql.all<{ key: string; value: string }>("SELECT key, value FROM meta");
     const byKey = new Map(rows.map((row) => [row.key, row.value]));
     const topic = byKey.get("topic");
     const counters = byKey.get("counters");
-    this.meta = topic ? JSON.parse(topic) : null;
+    const meta: TopicMeta | null = topic ? JSON.parse(topic) : null;
+    // Topics stored before routes and schemas existed have neither.
+    if (meta) meta.config = storedTopicConfig(meta.config);
+    this.meta = meta;
     this.counters = counters ? JSON.parse(counters) : { ...EMPTY_COUNTERS };
   }
 

@@ -52,7 +52,8 @@ export async function handleFrame(
   const frame = parsed.value;
   const result = await dispatch(target, ws, state, frame);
   if (!result.ok) {
-    target.send(ws, { type: "error", code: result.code, message: result.detail, ...idOf(frame) });
+    const errors = result.errors === undefined ? {} : { errors: result.errors };
+    target.send(ws, { type: "error", code: result.code, message: result.detail, ...idOf(frame), ...errors });
   }
 }
 

@@ -3,6 +3,7 @@ import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
+import { RouteState } from "./route-state";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -22,12 +23,14 @@ import { Subscriptions } from "./subscriptions";
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
+ * | `routes` | ./route-state.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
   readonly log: Log;
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
+  readonly routes: RouteState;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -41,7 +44,16 @@ export class TopicStore {
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
+    this.routes = new RouteState(this.sql);
     this.load();
+  }
+
+  /**
+   * The lowest seq some subscription or route still needs: retention keeps it and everything
+   * after it (under `reject`).
+   */
+  protectedFrom(): number {
+    return Math.min(this.delivery.protectedFrom(), this.routes.lowestCursor() ?? Number.MAX_SAFE_INTEGER);
   }
 
   /** The topic, or `null` while it does not exist. */
@@ -88,10 +100,12 @@ export class TopicStore {
       this.log.unload();
       this.subscriptions.unload();
       this.delivery.unload();
+      this.routes.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
+    this.routes.load();
   }
 }

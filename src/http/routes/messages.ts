@@ -6,12 +6,14 @@ import { attributesSchema } from "../../protocol/attributes";
 import {
   batchSchema,
   contentTypeSchema,
+  correlationIdSchema,
   isJsonText,
   isTooDeep,
   keySchema,
   parseInput,
   publishQuerySchema,
   readQuerySchema,
+  replyToSchema,
 } from "../../protocol/http";
 import { lastEventIdSchema } from "../../protocol/http-consumers";
 import { LIMITS } from "../../protocol/limits";
@@ -49,6 +51,20 @@ function headerInput<S extends z.ZodType>(schema: S, header: string, value: unkn
   return unwrap(parseInput(schema, value, header));
 }
 
+/**
+ * `Reply-To` and `Correlation-Id` of a raw publish: where replies go (a topic or an inbox) and
+ * what ties them to this message.
+ */
+export function replyHeaders(headers: Headers): Pick<PublishInput, "replyTo" | "correlationId"> {
+  const fields: Pick<PublishInput, "replyTo" | "correlationId"> = {};
+  const replyTo = headers.get("reply-to");
+  const correlationId = headers.get("correlation-id");
+  if (replyTo !== null) fields.replyTo = headerInput(replyToSchema, "Reply-To", replyTo);
+  if (correlationId !== null)
+    fields.correlationId = headerInput(correlationIdSchema, "Correlation-Id", correlationId);
+  return fields;
+}
+
 /** An SSE stream is a connection and counts as one; a plain read or long-poll is not limited. */
 const streamLimit = rateLimit("connect", { when: wantsEventStream });
 
@@ -72,6 +88,7 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
   const idempotencyKey =
     keyHeader === undefined ? undefined : headerInput(keySchema, "Idempotency-Key", keyHeader);
   const attributes = headerInput(attributesSchema, "X-Attr-* headers", headerAttributes(c.req.raw.headers));
+  const replies = replyHeaders(c.req.raw.headers);
 
   const body = await readBodyLimited(c.req.raw, LIMITS.messageBytes);
   if (isJsonType(contentType) && isTooDeep(body)) {
@@ -90,6 +107,7 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
   if (key !== undefined) input.key = key;
   if (delay !== undefined) input.delay = delay;
   if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
+  Object.assign(input, replies);
 
   const keyed = idempotencyKey !== undefined;
   const [receipt] = unwrap(await callTopic(c.env, topic, (t) => t.publish([input]), { idempotent: keyed }));
