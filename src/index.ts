@@ -4,6 +4,7 @@
  */
 import { app } from "./http/app";
 
+export { Inbox } from "./inbox/inbox";
 export { Registry } from "./registry/registry";
 export { Topic } from "./topic/topic";
 

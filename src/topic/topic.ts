@@ -32,6 +32,7 @@ import { Push } from "./push";
 import { Registration } from "./registration";
 import { RouteForwarding } from "./route-forwarding";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
+import { SocketRequests } from "./socket-requests";
 import { TopicStore } from "./store";
 
 /**
@@ -82,7 +83,8 @@ export class Topic extends DurableObject<Env> {
     const verbs = new ConsumerVerbs(store, changes, polls);
     const publishing = new Publishing(name, store, changes, registration);
     const limits = socketLimits(env);
-    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits });
+    const requests = new SocketRequests(name, (inbox) => env.INBOX.getByName(inbox));
+    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits, requests });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
     this.#admin = new TopicAdmin({
       name,
