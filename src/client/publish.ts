@@ -1,5 +1,6 @@
 import { isJsonType, isTextType, toBase64 } from "../protocol/message.js";
 import type { Duration } from "../protocol/ws-frames.js";
+import { BrokerError } from "./errors.js";
 
 /**
  * What a message can carry: text, bytes, or any JSON value.
@@ -32,6 +33,10 @@ export interface PublishOptions {
   delay?: Duration;
   /** Publishing twice with the same key (within the topic's dedup window) stores the message once. */
   idempotencyKey?: string;
+  /** Where replies go: a topic (replies are stored there) or an inbox. */
+  replyTo?: string;
+  /** Ties replies to this message: each reply carries it back. */
+  correlationId?: string;
 }
 
 /** One entry of {@link Broker.publishBatch}. */
@@ -56,6 +61,8 @@ export interface BatchEntry {
   key?: string;
   delay?: Duration;
   idempotencyKey?: string;
+  replyTo?: string;
+  correlationId?: string;
 }
 
 const utf8 = new TextEncoder();
@@ -101,15 +108,39 @@ export function rawPublish(
     if (!HEADER_NAME_RE.test(name) || !HEADER_VALUE_RE.test(value)) return undefined;
     headers[`x-attr-${name}`] = value;
   }
-  if (options.idempotencyKey !== undefined) {
-    if (options.idempotencyKey === "" || !HEADER_VALUE_RE.test(options.idempotencyKey)) return undefined;
-    headers["idempotency-key"] = options.idempotencyKey;
+  const verbatim = {
+    "idempotency-key": options.idempotencyKey,
+    "reply-to": options.replyTo,
+    "correlation-id": options.correlationId,
+  };
+  for (const [header, value] of Object.entries(verbatim)) {
+    if (value === undefined) continue;
+    if (value === "" || !HEADER_VALUE_RE.test(value)) return undefined;
+    headers[header] = value;
   }
   const query = {
     delay: options.delay === undefined ? undefined : String(options.delay),
     key: options.key,
   };
   return { body, headers, query };
+}
+
+/**
+ * A request or reply, which has no batch to fall back on: a raw body whose attributes must
+ * travel as headers, or a refusal that says so.
+ */
+export function headerPublish(
+  data: MessageData,
+  options: PublishOptions,
+): { headers: Record<string, string>; body: BodyInit } {
+  const raw = rawPublish(data, options);
+  if (raw === undefined) {
+    throw new BrokerError(
+      "invalid_request",
+      "attributes here travel as headers: use lower-case names and visible ASCII",
+    );
+  }
+  return { headers: raw.headers, body: raw.body as BodyInit };
 }
 
 /**
@@ -127,5 +158,7 @@ export function batchEntry(message: BatchMessage): BatchEntry {
   if (message.key !== undefined) entry.key = message.key;
   if (message.delay !== undefined) entry.delay = message.delay;
   if (message.idempotencyKey !== undefined) entry.idempotencyKey = message.idempotencyKey;
+  if (message.replyTo !== undefined) entry.replyTo = message.replyTo;
+  if (message.correlationId !== undefined) entry.correlationId = message.correlationId;
   return entry;
 }
