@@ -50,7 +50,11 @@ describe("the README's routing section", () => {
       const tries = step.method === "GET" ? 100 : 1;
       let answer: { status: number; body: unknown } | undefined;
       for (let i = 0; i < tries; i++) {
-        answer = await broker.json(step.path, { method: step.method, headers: step.headers, body: step.body ?? null });
+        answer = await broker.json(step.path, {
+          method: step.method,
+          headers: step.headers,
+          body: step.body ?? null,
+        });
         if (step.shown === undefined || matchesShown(answer.body, step.shown)) break;
         await sleep(100);
       }
