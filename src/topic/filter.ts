@@ -36,6 +36,8 @@ interface View {
 type ObjectTest = (value: unknown, inAttributes: boolean) => boolean;
 
 const compiled = new WeakMap<FilterPattern, CompiledFilter>();
+/** A message's parsed body, kept while the message object lives: many filters, one parse. */
+const bodies = new WeakMap<Filterable, { data: unknown }>();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
@@ -68,8 +70,6 @@ export function matches(pattern: FilterPattern | null | undefined, message: Filt
 }
 
 function view(message: Filterable): View {
-  let parsed = false;
-  let data: unknown;
   const attributes =
     typeof message.attributes === "string"
       ? (JSON.parse(message.attributes) as Record<string, string>)
@@ -77,11 +77,12 @@ function view(message: Filterable): View {
   return {
     attributes,
     data: () => {
-      if (!parsed) {
-        parsed = true;
-        data = bodyData(message.content_type, message.body);
+      let parsed = bodies.get(message);
+      if (parsed === undefined) {
+        parsed = { data: bodyData(message.content_type, message.body) };
+        bodies.set(message, parsed);
       }
-      return data;
+      return parsed.data;
     },
   };
 }
