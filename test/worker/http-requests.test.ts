@@ -1,6 +1,10 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../../src/http/app";
 import type { ReplyMessage, WireMessage } from "../../src/protocol/message";
 import type { ServerFrame } from "../../src/protocol/ws-frames";
+import { ADMIN_KEY, hs256, nowS, SECRET } from "./auth-fixtures";
 import { eventually, freshTopic } from "./helpers";
 import { call, expectJson, expectProblem, readAll } from "./http-support";
 import { countMessages, openSocket } from "./ws-helpers";
@@ -193,5 +197,38 @@ describe("request and reply frames", () => {
     ]);
     expect(errors[1]?.message).toContain("reply to a topic over HTTP");
     socket.ws.close(1000);
+  });
+});
+
+describe("rights for requests and replies", () => {
+  const secured = { ...env, AUTH: "required", JWT_SECRET: SECRET, ADMIN_KEY } as Env;
+  const send = async (path: string, cap: Record<string, string[]> | null, body = "{}") =>
+    app.fetch(
+      new Request(`http://broker${path}`, {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          ...(cap === null ? {} : { authorization: `Bearer ${await hs256({ cap, exp: nowS() + 600 })}` }),
+        },
+      }),
+      secured,
+      createExecutionContext(),
+    );
+
+  it("need publish to ask, publish on a reply topic to answer there, and any credential for an inbox", async () => {
+    const topic = await served();
+    const replies = freshTopic("replies");
+    await expectProblem(
+      await send(`/v1/topics/${topic}/requests?timeout=100ms`, { [topic]: ["subscribe"] }),
+      403,
+      "forbidden",
+    );
+    await expectProblem(await send(`/v1/replies/${replies}`, { [topic]: ["subscribe"] }), 403, "forbidden");
+    await expectJson(await send(`/v1/replies/${replies}`, { [replies]: ["publish"] }), 201);
+    // An inbox is answered by whoever knows its name; none waits on this one.
+    const inbox = "_reply.00000000000000000000000000000000";
+    await expectProblem(await send(`/v1/replies/${inbox}`, { "other.*": ["subscribe"] }), 410, "gone");
+    await expectProblem(await send(`/v1/replies/${inbox}`, null), 401, "unauthorized");
   });
 });
