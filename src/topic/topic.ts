@@ -2,6 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import type { Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type {
+  StreamAppendInput,
+  StreamAppendOutcome,
+  StreamCreateInput,
+  StreamCreateOutcome,
+  StreamHead,
+  StreamPage,
+  StreamReadInput,
+} from "../protocol/streams";
+import type {
   AckInput,
   ExtendInput,
   NackInput,
@@ -31,6 +40,8 @@ import { Push } from "./push";
 import { Registration } from "./registration";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
 import { TopicStore } from "./store";
+import type { ForkExport, ForkRequest, ForkSource } from "./stream-forks";
+import { Streams } from "./streams";
 
 /**
  * One topic: the single writer of its log and of its subscriptions' delivery state, all in the
@@ -49,6 +60,7 @@ export class Topic extends DurableObject<Env> {
   readonly #verbs: ConsumerVerbs;
   readonly #endpoint: SocketEndpoint;
   readonly #admin: TopicAdmin;
+  readonly #streams: Streams;
   #requests = 0;
   readonly #since = Date.now();
 
@@ -70,6 +82,7 @@ export class Topic extends DurableObject<Env> {
       socketExpiry: () => sockets.nextExpiry(),
       registered: () => registration.done,
       retryAt: () => housekeeping.retryAt,
+      expiry: () => store.stream.expiresAt(),
     });
     const changes = new Changes(store, {
       wake: () => polls.wake(),
@@ -89,6 +102,16 @@ export class Topic extends DurableObject<Env> {
       endpoint,
       polls,
       usage,
+    });
+    const admin = this.#admin;
+    this.#streams = new Streams({
+      name,
+      store,
+      changes,
+      polls,
+      registration,
+      destroy: () => admin.destroy(),
+      source: ((topic: string) => env.TOPIC.getByName(topic)) as unknown as ForkSource,
     });
     this.#store = store;
     this.#alarm = alarm;
@@ -174,6 +197,38 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#verbs.seek(name, to));
   }
 
+  // ── RPC: the topic as a Durable Stream (src/http/ds) ───────────────────
+
+  streamCreate(input: StreamCreateInput): Promise<Result<StreamCreateOutcome>> {
+    return this.#rpc(() => this.#streams.create(input));
+  }
+
+  streamAppend(input: StreamAppendInput): Promise<Result<StreamAppendOutcome>> {
+    return this.#rpc(() => this.#streams.append(input));
+  }
+
+  streamRead(input: StreamReadInput): Promise<Result<StreamPage>> {
+    return this.#rpc(() => this.#streams.read(input));
+  }
+
+  streamHead(): Promise<Result<StreamHead>> {
+    return this.#rpc(() => this.#streams.head());
+  }
+
+  streamDelete(): Promise<Result<{ deleted: true }>> {
+    return this.#rpc(() => this.#streams.delete());
+  }
+
+  /** A fork of this stream asks for what it inherits (./stream-forks.ts). */
+  streamExport(request: ForkRequest): Result<ForkExport | { kind: string; detail: string }> {
+    return this.#rpc(() => this.#streams.forks.export(request));
+  }
+
+  /** A fork of this stream is gone. */
+  streamForkReleased(fork: string): Promise<Result<{ released: boolean }>> {
+    return this.#rpc(() => this.#streams.forks.forkReleased(fork));
+  }
+
   // ── WebSocket upgrades ──────────────────────────────────────────────────
 
   /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
@@ -191,6 +246,7 @@ export class Topic extends DurableObject<Env> {
     this.#alarm.fired();
     const now = Date.now();
     this.#endpoint.closeExpired(now);
+    if (await this.#streams.expireIfDue(now)) return;
     await this.#housekeeping.run(now);
     this.#changes.react();
   }
