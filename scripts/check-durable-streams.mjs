@@ -41,9 +41,21 @@ try {
   code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [vitestBin, "run", "--root", SUITE_DIR, "--config", path.join(SUITE_DIR, "vitest.config.mjs"),
-        "--reporter=dot", "--reporter=json", `--outputFile.json=${report}`],
-      { stdio: "inherit", env: { ...process.env, CONFORMANCE_TEST_URL: `${broker.url}/ds`, FORCE_COLOR: "0" } },
+      [
+        vitestBin,
+        "run",
+        "--root",
+        SUITE_DIR,
+        "--config",
+        path.join(SUITE_DIR, "vitest.config.mjs"),
+        "--reporter=dot",
+        "--reporter=json",
+        `--outputFile.json=${report}`,
+      ],
+      {
+        stdio: "inherit",
+        env: { ...process.env, CONFORMANCE_TEST_URL: `${broker.url}/ds`, FORCE_COLOR: "0" },
+      },
     );
     child.on("close", (status) => resolve(status ?? 1));
   });

@@ -1,10 +1,10 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { auth } from "../auth/middleware";
 import { VERSION } from "../protocol/version";
+import { H } from "./ds/headers";
+import { streamProtocolRoutes } from "./ds/routes";
 import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
-import { streamProtocolRoutes } from "./ds/routes";
-import { H } from "./ds/headers";
 import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
 import { streamRoutes } from "./routes/streams";
@@ -55,8 +55,18 @@ app.use(
   browserCors({
     allowMethods: ["GET", "HEAD", "POST", "PUT", "DELETE"],
     exposeHeaders: [
-      H.nextOffset, H.upToDate, H.cursor, H.closed, H.ttl, H.expiresAt, H.sseEncoding,
-      H.producerEpoch, H.producerSeq, H.expectedSeq, H.receivedSeq, "ETag",
+      H.nextOffset,
+      H.upToDate,
+      H.cursor,
+      H.closed,
+      H.ttl,
+      H.expiresAt,
+      H.sseEncoding,
+      H.producerEpoch,
+      H.producerSeq,
+      H.expectedSeq,
+      H.receivedSeq,
+      "ETag",
     ],
   }),
 );

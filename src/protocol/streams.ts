@@ -70,12 +70,15 @@ export interface StreamAppendInput {
   close: boolean;
   streamSeq?: string;
   producer?: ProducerStamp;
+  /** Create the topic when it does not exist, as a native publish does (`/v1` with a producer). */
+  createTopic?: boolean;
 }
 
 /** The outcome of an append: stored, or refused for a reason the protocol answers in its own way. */
 export type StreamAppendOutcome =
   | ({ kind: "appended"; producer?: ProducerStamp; seqs: number[]; ids: string[] } & StreamPosition)
-  | ({ kind: "duplicate"; producer: ProducerStamp } & StreamPosition)
+  /** `lastSeq`: the log seq the producer's last accepted request ended at. */
+  | ({ kind: "duplicate"; producer: ProducerStamp; lastSeq: number } & StreamPosition)
   /** Appending to a closed stream: 409 with `Stream-Closed`. */
   | ({ kind: "closed" } & StreamPosition)
   /** A producer epoch older than the stored one: 403 with the current epoch. */

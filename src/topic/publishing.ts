@@ -1,4 +1,4 @@
-import type { Result } from "../protocol/errors";
+import { fail, type Result } from "../protocol/errors";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
 import { GroupCommit } from "./group-commit";
@@ -25,6 +25,10 @@ export class Publishing {
   }
 
   publish(messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
+    // A closed stream (Durable Streams, ./streams.ts) takes no more messages from any API.
+    if (this.#store.stream.current.closed) {
+      return Promise.resolve(fail("conflict", "the topic is closed as a stream: it takes no more messages"));
+    }
     return this.#commits.add(messages);
   }
 

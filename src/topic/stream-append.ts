@@ -1,6 +1,6 @@
-import type { PublishInput } from "../protocol/topic-rpc";
 import type { StreamAppendInput, StreamAppendOutcome, StreamPosition } from "../protocol/streams";
 import { mediaType } from "../protocol/streams";
+import type { PublishInput } from "../protocol/topic-rpc";
 import type { TopicStore } from "./store";
 import type { StreamState } from "./stream-state";
 
@@ -59,7 +59,12 @@ export function appendToStream(
       case "seq-gap":
         return { kind: "seq-gap", expected: check.expected, received: stamp.seq };
       case "duplicate":
-        return { kind: "duplicate", producer: { ...stamp, seq: check.highest }, ...positionOf(store) };
+        return {
+          kind: "duplicate",
+          producer: { ...stamp, seq: check.highest },
+          lastSeq: store.producers.lastSeq(stamp.id) ?? 0,
+          ...positionOf(store),
+        };
       case "new":
         break;
     }

@@ -46,7 +46,11 @@ export type ForkSource = (name: string) => {
   streamForkReleased(fork: string): Promise<Result<{ released: boolean }>>;
 };
 
-type Write = (state: StreamState, messages: PublishInput[], startSeq: number) => Promise<Result<StreamCreateOutcome>>;
+type Write = (
+  state: StreamState,
+  messages: PublishInput[],
+  startSeq: number,
+) => Promise<Result<StreamCreateOutcome>>;
 
 /**
  * Forks (`Stream-Forked-From`): a fork is a stream of its own that starts with a copy of its
@@ -153,7 +157,9 @@ export class StreamForks {
       });
     }
     if (!state.forks.includes(request.fork)) {
-      this.#store.transaction(() => this.#store.stream.save({ ...state, forks: [...state.forks, request.fork] }));
+      this.#store.transaction(() =>
+        this.#store.stream.save({ ...state, forks: [...state.forks, request.fork] }),
+      );
     }
     return ok({ config: state.config, offset, startSeq: copied.startSeq, messages });
   }

@@ -70,7 +70,8 @@ export class Streams {
     if (!live.ok) return live;
     const existing = live.value;
     if (existing !== null) return ok(this.#recreate(existing, input));
-    if (input.fork) return this.forks.create(input, (state, messages, start) => this.#write(state, messages, start));
+    if (input.fork)
+      return this.forks.create(input, (state, messages, start) => this.#write(state, messages, start));
     const now = Date.now();
     const config: StreamConfig = {
       contentType: input.contentType ?? "application/octet-stream",
@@ -92,9 +93,14 @@ export class Streams {
 
   async append(input: StreamAppendInput): Promise<Result<StreamAppendOutcome>> {
     const now = Date.now();
-    const live = await this.#live(now);
+    const live = await this.#live(now, { create: input.createTopic === true });
     if (!live.ok) return live;
-    const outcome = this.#changes.apply(() => appendToStream(this.#store, input, now));
+    const created = live.value === null;
+    const outcome = this.#changes.apply(() => {
+      if (created) this.#store.ensure(this.#name, now);
+      return appendToStream(this.#store, input, now);
+    });
+    if (created) await this.#registration.register();
     // A close wakes readers parked at the tail, which learn of it although the log did not grow.
     if (outcome.kind === "appended" && outcome.closed) this.#polls.waiters.wakeAll(READS);
     return ok(outcome);
@@ -179,7 +185,9 @@ export class Streams {
     if (!this.#store.meta) return options.create ? ok(null) : noTopic();
     const state = this.#store.stream.current;
     if (state.deleted) {
-      return options.create ? fail("conflict", "a deleted stream's name is held while forks of it exist") : gone();
+      return options.create
+        ? fail("conflict", "a deleted stream's name is held while forks of it exist")
+        : gone();
     }
     return ok(state);
   }

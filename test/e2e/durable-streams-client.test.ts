@@ -59,9 +59,10 @@ describe("the Durable Streams client against a real broker", () => {
   it("delivers appends to live long-poll and SSE readers", async () => {
     const url = streamUrl(freshTopic());
     const handle = await DurableStream.create({ url, contentType: "application/json" });
-    const { offset } = await handle.head();
-    const polled = readLive(url, "long-poll", offset ?? "-1", 3);
-    const streamed = readLive(url, "sse", offset ?? "-1", 3);
+    const head = await handle.head();
+    const offset = head.exists ? (head.offset ?? "-1") : "-1";
+    const polled = readLive(url, "long-poll", offset, 3);
+    const streamed = readLive(url, "sse", offset, 3);
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let n = 1; n <= 3; n++) await handle.append(JSON.stringify({ n }));
     const expected = [{ n: 1 }, { n: 2 }, { n: 3 }];
@@ -100,7 +101,11 @@ describe("the Durable Streams client against a real broker", () => {
     expect((await append()).status).toBe(200);
 
     await broker.kill();
-    broker = await startBroker({ port: broker.port, stateDir: broker.stateDir, vars: { DS_LONG_POLL_MS: "2000" } });
+    broker = await startBroker({
+      port: broker.port,
+      stateDir: broker.stateDir,
+      vars: { DS_LONG_POLL_MS: "2000" },
+    });
 
     // The retry is recognised as the duplicate it is: the producer's state survived the crash.
     expect((await append()).status).toBe(204);

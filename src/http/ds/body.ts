@@ -35,19 +35,28 @@ export async function streamMessages(
   try {
     value = JSON.parse(decoder.decode(body));
   } catch {
-    throw new ProblemError("invalid_request", "the body is not valid JSON, but the stream is application/json");
+    throw new ProblemError(
+      "invalid_request",
+      "the body is not valid JSON, but the stream is application/json",
+    );
   }
   const values = Array.isArray(value) ? value : [value];
   if (values.length === 0 && options.append) {
     throw new ProblemError("invalid_request", "an empty JSON array appends nothing");
   }
   if (values.length > LIMITS.batchMessages) {
-    throw new ProblemError("payload_too_large", `one request appends at most ${LIMITS.batchMessages} JSON values`);
+    throw new ProblemError(
+      "payload_too_large",
+      `one request appends at most ${LIMITS.batchMessages} JSON values`,
+    );
   }
   return values.map((item) => {
     const bytes = encoder.encode(JSON.stringify(item));
     if (bytes.byteLength > LIMITS.messageBytes) {
-      throw new ProblemError("payload_too_large", `each JSON value must be at most ${LIMITS.messageBytes} bytes`);
+      throw new ProblemError(
+        "payload_too_large",
+        `each JSON value must be at most ${LIMITS.messageBytes} bytes`,
+      );
     }
     return { body: bytes, contentType, attributes: {} };
   });

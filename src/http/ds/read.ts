@@ -16,12 +16,16 @@ function cacheControl(c: Context<BrokerEnv>, immutable: boolean): string {
 }
 
 /** A page's messages as the stream's bytes: a JSON array for JSON streams, the bytes in order for the rest. */
-export function pageBody(page: StreamPage): Uint8Array {
+export function pageBody(page: StreamPage): Uint8Array<ArrayBuffer> {
   const json = isJsonStream(page.contentType);
   const parts: Uint8Array[] = page.messages.map((m) => m.body);
   const comma = new Uint8Array([0x2c]);
   const pieces = json
-    ? [new Uint8Array([0x5b]), ...parts.flatMap((p, i) => (i === 0 ? [p] : [comma, p])), new Uint8Array([0x5d])]
+    ? [
+        new Uint8Array([0x5b]),
+        ...parts.flatMap((p, i) => (i === 0 ? [p] : [comma, p])),
+        new Uint8Array([0x5d]),
+      ]
     : parts;
   const total = pieces.reduce((sum, p) => sum + p.byteLength, 0);
   const out = new Uint8Array(total);
@@ -48,7 +52,12 @@ export interface ReadAnswer {
  * a closed stream, an ETag of the range (a matching `If-None-Match` gets 304) and a cursor for
  * live reads.
  */
-export function readAnswer(c: Context<BrokerEnv>, after: number, page: StreamPage, how: ReadAnswer): Response {
+export function readAnswer(
+  c: Context<BrokerEnv>,
+  after: number,
+  page: StreamPage,
+  how: ReadAnswer,
+): Response {
   const upToDate = page.next === page.tail;
   const ended = upToDate && page.closed;
   const headers = new Headers({

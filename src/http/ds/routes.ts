@@ -80,7 +80,9 @@ streamProtocolRoutes.put(STREAM_PATH, requireRight("admin"), async (c) => {
   if (fork && !can(c.get("principal"), "subscribe", fork.source)) {
     throw new ProblemError("forbidden", `this credential lacks "subscribe" on topic "${fork.source}"`);
   }
-  const messages = await streamMessages(c.req.raw, contentType ?? "application/octet-stream", { append: false });
+  const messages = await streamMessages(c.req.raw, contentType ?? "application/octet-stream", {
+    append: false,
+  });
   const input: StreamCreateInput = { contentType, ...expiry, closed: closeHeader(c), messages };
   if (fork) input.fork = fork;
   else if (contentType === null) input.contentType = "application/octet-stream";
@@ -95,8 +97,7 @@ streamProtocolRoutes.post(STREAM_PATH, appendRight, rateLimit("publish"), async 
   const close = closeHeader(c);
   const producer = producerHeaders(c);
   const streamSeq = streamSeqHeader(c);
-  const messages =
-    contentType === null ? [] : await streamMessages(c.req.raw, contentType, { append: true });
+  const messages = contentType === null ? [] : await streamMessages(c.req.raw, contentType, { append: true });
   if (contentType === null && c.req.raw.body !== null) {
     const rest = await c.req.raw.arrayBuffer();
     if (rest.byteLength > 0) throw bad("an append needs a Content-Type");
@@ -114,7 +115,8 @@ streamProtocolRoutes.get(STREAM_PATH, requireRight("subscribe"), sseLimit, async
   const offsets = c.req.queries("offset") ?? [];
   if (offsets.length > 1) throw bad("send one offset");
   const live = c.req.query("live");
-  if (live !== undefined && live !== "long-poll" && live !== "sse") throw bad("live must be long-poll or sse");
+  if (live !== undefined && live !== "long-poll" && live !== "sse")
+    throw bad("live must be long-poll or sse");
   const [offset] = offsets;
   if (live !== undefined && offset === undefined) throw bad(`live=${live} needs an offset`);
   const at = offset === undefined ? 0 : offsetValue(offset, "offset");

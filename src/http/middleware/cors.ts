@@ -13,7 +13,9 @@ import type { BrokerEnv } from "../env";
  * @example
  * app.use("/v1/*", browserCors());
  */
-export function browserCors(options: { exposeHeaders?: string[]; allowMethods?: string[] } = {}): MiddlewareHandler<BrokerEnv> {
+export function browserCors(
+  options: { exposeHeaders?: string[]; allowMethods?: string[] } = {},
+): MiddlewareHandler<BrokerEnv> {
   // One handler per allowlist (the auth config is cached per isolate), not one per request.
   let built: { allowed: readonly string[] | null; handler: MiddlewareHandler } | null = null;
   return async function browserCors(c, next) {
