@@ -3,9 +3,32 @@
  * producer appends, catch-up reads, live long-poll and SSE readers, close, and a reader that
  * resumes from its saved offset after the broker was killed and restarted on the same state.
  */
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
 import { DurableStream, IdempotentProducer, stream } from "@durable-streams/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, freshTopic, removeState, startBroker } from "./harness";
+import { README_ORIGIN } from "./readme-session";
+
+/**
+ * The commands of the README's "Durable Streams" block, each with the output shown under it
+ * (`# → …` lines; none when it prints nothing).
+ */
+async function readmeStreamSession(): Promise<{ command: string; shown: string }[]> {
+  const text = await readFile(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+  const section = text.slice(text.indexOf("\n## Durable Streams"));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+  const steps: { command: string; shown: string }[] = [];
+  for (const line of block.replace(/\\\n\s*/g, "").split("\n")) {
+    if (line.startsWith("# →")) {
+      const last = steps.at(-1);
+      if (last) last.shown += `${last.shown ? "\n" : ""}${line.slice(3).trim()}`;
+    } else if (line.trim() !== "") steps.push({ command: line, shown: "" });
+  }
+  return steps;
+}
 
 type Event = { n: number };
 
@@ -38,6 +61,19 @@ describe("the Durable Streams client against a real broker", () => {
   afterAll(async () => {
     await broker?.stop();
     if (broker) await removeState(broker);
+  });
+
+  it("runs the README's Durable Streams session as written", async () => {
+    const steps = await readmeStreamSession();
+    expect(steps.length).toBeGreaterThanOrEqual(5);
+    const name = freshTopic();
+    for (const { command, shown } of steps) {
+      const line = command
+        .replaceAll(README_ORIGIN, broker.url)
+        .replaceAll("/stream/chat", `/stream/${name}`);
+      const { stdout } = await promisify(execFile)("bash", ["-o", "pipefail", "-c", line]);
+      expect(stdout.replaceAll("\r", "").trim(), command).toBe(shown);
+    }
   });
 
   it("appends through an idempotent producer and reads every event back once", async () => {
