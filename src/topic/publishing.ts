@@ -25,9 +25,12 @@ export class Publishing {
   }
 
   publish(messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
-    // A closed stream (Durable Streams, ./streams.ts) takes no more messages from any API.
-    if (this.#store.stream.current.closed) {
-      return Promise.resolve(fail("conflict", "the topic is closed as a stream: it takes no more messages"));
+    // A closed stream (Durable Streams, ./streams.ts) takes no more messages from any API, nor
+    // does one deleted while its forks hold its name.
+    const { closed, deleted } = this.#store.stream.current;
+    if (closed || deleted) {
+      const why = deleted ? "was deleted as a stream" : "is closed as a stream";
+      return Promise.resolve(fail("conflict", `the topic ${why}: it takes no more messages`));
     }
     return this.#commits.add(messages);
   }

@@ -44,7 +44,7 @@ export class Streams {
   readonly #changes: Changes;
   readonly #polls: LongPolls;
   readonly #registration: Registration;
-  readonly #destroy: () => Promise<unknown>;
+  readonly #destroy: () => Promise<Result<{ deleted: true }>>;
   readonly forks: StreamForks;
 
   constructor(deps: {
@@ -53,7 +53,7 @@ export class Streams {
     changes: Changes;
     polls: LongPolls;
     registration: Registration;
-    destroy: () => Promise<unknown>;
+    destroy: () => Promise<Result<{ deleted: true }>>;
     source: ForkSource;
   }) {
     this.#name = deps.name;
@@ -159,6 +159,17 @@ export class Streams {
     }
     await this.#erase();
     return ok({ deleted: true });
+  }
+
+  /**
+   * A delete through the native API (`DELETE /v1/topics/{topic}`): always the whole topic, and a
+   * fork tells its source it is gone, as a stream's delete does.
+   */
+  async destroyTopic(): Promise<Result<{ deleted: true }>> {
+    const from = this.#store.stream.current.forkedFrom;
+    const result = (await this.#destroy()) as Result<{ deleted: true }>;
+    if (result.ok && from) await this.forks.released(from.source);
+    return result;
   }
 
   /**

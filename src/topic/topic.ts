@@ -152,7 +152,7 @@ export class Topic extends DurableObject<Env> {
 
   /** Deletes the topic and everything in it; a later publish starts a new epoch. */
   destroy(): Promise<Result<{ deleted: true }>> {
-    return this.#rpc(() => this.#admin.destroy());
+    return this.#rpc(() => this.#streams.destroyTopic());
   }
 
   putSubscription(

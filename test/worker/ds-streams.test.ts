@@ -109,4 +109,17 @@ describe("Durable Streams on topics", () => {
     );
     expect(anonymous.status).toBe(401);
   });
+
+  it("lets a source deleted under its forks go once the last fork is deleted, through either API", async () => {
+    const source = freshTopic();
+    const fork = freshTopic();
+    expect((await put(source, {}, "data")).status).toBe(201);
+    expect((await put(fork, { "Stream-Forked-From": path(source) })).status).toBe(201);
+    expect(await (await call("GET", path(fork))).text()).toBe("data");
+    expect((await call("DELETE", path(source))).status).toBe(204);
+    expect((await call("HEAD", path(source))).status).toBe(410);
+    await expectProblem(await call("POST", `/v1/topics/${source}/messages`, { body: "x" }), 409, "conflict");
+    expect((await call("DELETE", `/v1/topics/${fork}`)).status).toBe(204);
+    expect(await topicExists(source)).toBe(false);
+  });
 });
