@@ -124,8 +124,11 @@ export class Streams {
     if (rows === "full") return tooManyPolls(this.#polls.limit);
     const meta = log.meta;
     if (!meta || this.#store.stream.current.deleted) return noTopic();
-    const now = Date.now();
-    this.#changes.apply(() => this.#store.stream.touch(now), "alarm");
+    // A read renews a sliding TTL, which moves the alarm; a stream without one writes nothing.
+    if (this.#store.stream.current.config.ttlSeconds !== null) {
+      const now = Date.now();
+      this.#changes.apply(() => this.#store.stream.touch(now), "alarm");
+    }
     const messages = (rows ?? []).map((row) => ({ seq: row.seq, body: new Uint8Array(row.body) }));
     const state = this.#store.stream.current;
     return ok({

@@ -4,7 +4,7 @@ import { requireRight } from "../../auth/middleware";
 import { validUntil } from "../../auth/tokens";
 import { NAME_RULE } from "../../protocol/http";
 import { isValidName } from "../../protocol/names";
-import { offsetOf, type StreamCreateInput } from "../../protocol/streams";
+import { offsetOf, type StreamAppendInput, type StreamCreateInput } from "../../protocol/streams";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { nameParam } from "../input";
@@ -103,10 +103,12 @@ streamProtocolRoutes.post(STREAM_PATH, appendRight, rateLimit("publish"), async 
     if (rest.byteLength > 0) throw bad("an append needs a Content-Type");
   }
   if (messages.length === 0 && !close) throw bad(`an append needs a body (or ${H.closed}: true)`);
-  const input = { contentType, messages, close, ...(streamSeq !== undefined && { streamSeq }) };
-  const call = (t: Parameters<Parameters<typeof callTopic>[2]>[0]) =>
-    t.streamAppend(producer ? { ...input, producer } : input);
-  return appendAnswer(unwrap(await callTopic(c.env, topic, call, { idempotent: producer !== undefined })));
+  const input: StreamAppendInput = { contentType, messages, close };
+  if (streamSeq !== undefined) input.streamSeq = streamSeq;
+  if (producer) input.producer = producer;
+  // Only a producer's append is safe to repeat behind the client's back: a retry is a duplicate.
+  const idempotent = producer !== undefined;
+  return appendAnswer(unwrap(await callTopic(c.env, topic, (t) => t.streamAppend(input), { idempotent })));
 });
 
 streamProtocolRoutes.get(STREAM_PATH, requireRight("subscribe"), sseLimit, async (c) => {
