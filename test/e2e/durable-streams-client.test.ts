@@ -9,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { DurableStream, IdempotentProducer, stream } from "@durable-streams/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Broker as EdgeBroker } from "../../src/client/index";
 import { type Broker, freshTopic, removeState, startBroker } from "./harness";
 import { README_ORIGIN } from "./readme-session";
 
@@ -90,6 +91,30 @@ describe("the Durable Streams client against a real broker", () => {
     const name = url.split("/").at(-1);
     const info = await broker.json<{ stats: { messages: number } }>(`/v1/topics/${name}`);
     expect(info.body.stats.messages).toBe(50);
+  });
+
+  it("shares producers with the native API: the SDK's batch with a producer is stored once", async () => {
+    const name = freshTopic();
+    await DurableStream.create({ url: streamUrl(name), contentType: "application/json" });
+    const sdk = new EdgeBroker({ url: broker.url });
+    const producer = { id: "native-1", epoch: 0, seq: 0 };
+    const first = await sdk.publishBatch(name, [{ data: { n: 1 } }, { data: { n: 2 } }], { producer });
+    expect(first.map((r) => r.seq)).toEqual([1, 2]);
+    expect(await sdk.publishBatch(name, [{ data: { n: 1 } }, { data: { n: 2 } }], { producer })).toEqual([]);
+    // The same producer goes on over /ds, and the stream holds each event once.
+    const next = await fetch(streamUrl(name), {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "Producer-Id": "native-1",
+        "Producer-Epoch": "0",
+        "Producer-Seq": "1",
+      },
+      body: JSON.stringify({ n: 3 }),
+    });
+    expect(next.status).toBe(200);
+    const res = await stream<Event>({ url: streamUrl(name), live: false });
+    expect(await res.json()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
   it("delivers appends to live long-poll and SSE readers", async () => {
