@@ -52,6 +52,13 @@ describe("hostile Durable Streams requests", () => {
       }),
       { numRuns: 40 },
     );
+    // A decimal, but past any date a stream could expire at.
+    const name = freshTopic();
+    const far = await call("PUT", `/ds/v1/stream/${name}`, {
+      headers: { "content-type": "text/plain", "Stream-TTL": "99999999999999" },
+    });
+    await expectProblem(far, 400, "invalid_request");
+    expect(await topicExists(name)).toBe(false);
   });
 
   it("refuses any offset it did not hand out", async () => {

@@ -25,6 +25,9 @@ export const H = {
 
 const bad = (detail: string) => new ProblemError("invalid_request", detail);
 
+/** The longest `Stream-TTL`: past it, expiry times leave the range of dates. */
+const MAX_TTL_SECONDS = 100 * 366 * 86_400;
+
 /** A non-negative decimal integer without sign, leading zeros, point or exponent, up to 2^53 - 1. */
 const DECIMAL_RE = /^(?:0|[1-9]\d*)$/;
 
@@ -50,7 +53,12 @@ export function expiryHeaders(c: Context): { ttlSeconds: number | null; expiresA
   const ttl = c.req.header(H.ttl);
   const at = c.req.header(H.expiresAt);
   if (ttl !== undefined && at !== undefined) throw bad(`send ${H.ttl} or ${H.expiresAt}, not both`);
-  if (ttl !== undefined) return { ttlSeconds: decimal(ttl, H.ttl), expiresAt: null };
+  if (ttl !== undefined) {
+    const seconds = decimal(ttl, H.ttl);
+    if (seconds > MAX_TTL_SECONDS)
+      throw bad(`${H.ttl} must be at most ${MAX_TTL_SECONDS} seconds (100 years)`);
+    return { ttlSeconds: seconds, expiresAt: null };
+  }
   if (at !== undefined) {
     const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i.test(at)
       ? Date.parse(at)
