@@ -25,12 +25,11 @@ const PASS_RATIO = 0.95;
 
 // The suite registers its tests with the Vitest it depends on (4.x), which npm installs beside it:
 // run that one, not the project's.
-const suiteRequire = createRequire(require_resolve("@durable-streams/server-conformance-tests/package.json"));
+const projectRequire = createRequire(path.join(ROOT, "package.json"));
+const suiteRequire = createRequire(
+  projectRequire.resolve("@durable-streams/server-conformance-tests/package.json"),
+);
 const vitestBin = path.join(path.dirname(suiteRequire.resolve("vitest/package.json")), "vitest.mjs");
-
-function require_resolve(id) {
-  return createRequire(path.join(ROOT, "package.json")).resolve(id);
-}
 
 const out = await mkdtemp(path.join(tmpdir(), "ds-conformance-"));
 const report = path.join(out, "report.json");
