@@ -10,6 +10,7 @@ import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
 import { isValidName } from "./names";
 import type { SeekTarget, StartAt } from "./topic-rpc";
+import { pushPatchSchema } from "./push-config";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
 const SECOND = 1_000;
@@ -63,6 +64,8 @@ export const subscriptionPutSchema = z.strictObject({
   ).optional(),
   filter: z.strictObject({ attributes: filterAttributesSchema }).nullable().optional(),
   ordered: boolean.optional(),
+  paused: boolean.optional(),
+  push: pushPatchSchema.nullable().optional(),
 });
 
 const seqs = field(
