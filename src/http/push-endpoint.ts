@@ -24,7 +24,9 @@ export function checkPushTarget(env: Env, push: PushPatch | null | undefined, ow
     if (!check.ok) throw new ProblemError("invalid_push_endpoint", check.detail);
   }
   if (typeof push.service === "string") {
-    const binding = (env as unknown as Record<string, unknown>)[push.service] as { fetch?: unknown } | undefined;
+    const binding = (env as unknown as Record<string, unknown>)[push.service] as
+      | { fetch?: unknown }
+      | undefined;
     if (OWN_BINDINGS.has(push.service) || typeof binding?.fetch !== "function") {
       throw new ProblemError(
         "invalid_push_endpoint",

@@ -9,8 +9,8 @@ import { boolean, duration, field, integer, integerParam } from "./fields";
 import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
 import { isValidName } from "./names";
-import type { SeekTarget, StartAt } from "./topic-rpc";
 import { pushPatchSchema } from "./push-config";
+import type { SeekTarget, StartAt } from "./topic-rpc";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
 const SECOND = 1_000;

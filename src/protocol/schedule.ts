@@ -34,15 +34,20 @@ export const deliverAtSchema = field(
   (value) => {
     const at = parseInstant(value);
     const now = Date.now();
-    return at !== undefined && at >= now - DELIVER_AT_SKEW_MS && at <= now + LIMITS.maxDelayMs ? at : undefined;
+    return at !== undefined && at >= now - DELIVER_AT_SKEW_MS && at <= now + LIMITS.maxDelayMs
+      ? at
+      : undefined;
   },
 );
 
 /** `ttl`: a duration from publishing. */
-export const ttlSchema = field(`must be a duration between 1ms and ${formatDuration(MAX_TTL_MS)}`, (value) => {
-  const ms = parseDuration(value);
-  return ms !== undefined && ms >= 1 && ms <= MAX_TTL_MS ? ms : undefined;
-});
+export const ttlSchema = field(
+  `must be a duration between 1ms and ${formatDuration(MAX_TTL_MS)}`,
+  (value) => {
+    const ms = parseDuration(value);
+    return ms !== undefined && ms >= 1 && ms <= MAX_TTL_MS ? ms : undefined;
+  },
+);
 
 /** `expiresAt`: a time after now. */
 export const expiresAtSchema = field("must be an RFC 3339 time or epoch ms after now", (value) => {
@@ -66,11 +71,13 @@ export interface ScheduleFields {
  * scheduleProblem({ delay: 1000, deliverAt: Date.now() }); // "give delay or deliverAt, not both"
  */
 export function scheduleProblem(fields: ScheduleFields): string | null {
-  if (fields.delay !== undefined && fields.deliverAt !== undefined) return "give delay or deliverAt, not both";
+  if (fields.delay !== undefined && fields.deliverAt !== undefined)
+    return "give delay or deliverAt, not both";
   if (fields.ttl !== undefined && fields.expiresAt !== undefined) return "give ttl or expiresAt, not both";
   const now = Date.now();
   const due = fields.deliverAt ?? now + (fields.delay ?? 0);
   const expires = fields.expiresAt ?? (fields.ttl === undefined ? undefined : now + fields.ttl);
-  if (expires !== undefined && expires <= due) return "the message would expire before it is due: expiresAt (or ttl) must end after deliverAt (or delay)";
+  if (expires !== undefined && expires <= due)
+    return "the message would expire before it is due: expiresAt (or ttl) must end after deliverAt (or delay)";
   return null;
 }

@@ -36,7 +36,10 @@ export class ConsumerVerbs {
     const found = subscriptions.get(name);
     if (!found) return noSubscription(name);
     if (found.config.push) {
-      return fail("conflict", `subscription ${name} delivers by push; switch it to pull with a PUT of "push": null`);
+      return fail(
+        "conflict",
+        `subscription ${name} delivers by push; switch it to pull with a PUT of "push": null`,
+      );
     }
     const key = pullsOf(name);
     const messages = await this.#polls.waiters.waitFor(key, options.wait, () => {

@@ -29,7 +29,11 @@ export type ReadDeadLetters = (
  * original seqs, found by the attributes the broker set on each copy (no publisher can). A copy
  * made in another epoch of the source topic is not its (the seqs would name other messages).
  */
-export function deadLettersOf(store: TopicStore, source: DeadLetterSource, after: number): Result<DeadLetterPage> {
+export function deadLettersOf(
+  store: TopicStore,
+  source: DeadLetterSource,
+  after: number,
+): Result<DeadLetterPage> {
   const meta = store.meta;
   if (!meta) return noTopic();
   const heads = store.log.heads(after, REDRIVE_PAGE);
@@ -65,7 +69,8 @@ export async function redrive(
   const subscription = store.subscriptions.get(name);
   if (!subscription) return noSubscription(name);
   const target = subscription.config.deadLetterTopic;
-  if (target === null) return fail("conflict", `subscription ${name} has no deadLetterTopic: it has nothing to redrive`);
+  if (target === null)
+    return fail("conflict", `subscription ${name} has no deadLetterTopic: it has nothing to redrive`);
   const meta = store.meta as TopicMeta;
   const source = { topic: meta.name, subscription: name, epoch: meta.epoch };
   const result: RedriveResult = { redriven: 0, skipped: 0, more: false };

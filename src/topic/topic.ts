@@ -4,16 +4,16 @@ import { LIMITS } from "../protocol/limits";
 import type {
   AckInput,
   DeadLetterPage,
-  PurgeResult,
-  RedriveResult,
   ExtendInput,
   NackInput,
   PublishInput,
   PublishReceipt,
   PullOptions,
   PullResult,
+  PurgeResult,
   ReadOptions,
   ReadResult,
+  RedriveResult,
   SeekTarget,
   SubscriptionConfigPatch,
   SubscriptionInfo,
@@ -31,8 +31,8 @@ import { Housekeeping } from "./housekeeping";
 import { LongPolls } from "./long-polls";
 import { close, OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
-import { Push } from "./push";
 import { purge } from "./purge";
+import { Push } from "./push";
 import { type DeadLetterSource, deadLettersOf, redrive } from "./redrive";
 import { Registration } from "./registration";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";

@@ -73,6 +73,8 @@ export async function pushRequest(
     headers.set("content-type", "application/json");
   }
   headers.set("webhook-signature", await signatureHeader(secrets, id, timestamp, body));
-  const url = push.url ?? `${SERVICE_ORIGIN}/${encodeURIComponent(delivery.topic)}/${encodeURIComponent(delivery.subscription)}`;
+  const url =
+    push.url ??
+    `${SERVICE_ORIGIN}/${encodeURIComponent(delivery.topic)}/${encodeURIComponent(delivery.subscription)}`;
   return new Request(url, { method: "POST", headers, body, redirect: "manual" });
 }

@@ -64,8 +64,11 @@ export class Webhooks {
     const later = (at: number) => {
       wakeAt = wakeAt === null ? at : Math.min(wakeAt, at);
     };
-    const sends: { subscription: string; push: PushConfig; messages: ReturnType<TopicStore["delivery"]["deliver"]> }[] =
-      [];
+    const sends: {
+      subscription: string;
+      push: PushConfig;
+      messages: ReturnType<TopicStore["delivery"]["deliver"]>;
+    }[] = [];
     store.transaction(() => {
       for (const subscription of store.subscriptions.all()) {
         const push = subscription.config.push;
@@ -80,7 +83,8 @@ export class Webhooks {
         const tokens = this.#refill(subscription.name, push, now);
         if (tokens !== null) slots = Math.min(slots, Math.floor(tokens));
         if (slots <= 0) {
-          if (tokens !== null && tokens < 1) later(now + Math.ceil((1 - tokens) * (1000 / (push.ratePerSecond ?? 1))));
+          if (tokens !== null && tokens < 1)
+            later(now + Math.ceil((1 - tokens) * (1000 / (push.ratePerSecond ?? 1))));
           continue;
         }
         const messages = store.delivery.deliver(
@@ -94,7 +98,8 @@ export class Webhooks {
         if (messages.length === 0) continue;
         this.#spend(subscription.name, messages.length);
         // Rate-bound with more to send: come back when a token is there.
-        if (tokens !== null && messages.length === slots) later(now + Math.ceil(1000 / (push.ratePerSecond ?? 1)));
+        if (tokens !== null && messages.length === slots)
+          later(now + Math.ceil(1000 / (push.ratePerSecond ?? 1)));
         sends.push({ subscription: subscription.name, push, messages });
       }
     });
@@ -133,7 +138,11 @@ export class Webhooks {
     this.#settle(delivery.subscription, delivery.message.seq, outcome);
   }
 
-  async #attempt(push: PushConfig, delivery: Parameters<typeof pushRequest>[1], now: number): Promise<PushOutcome> {
+  async #attempt(
+    push: PushConfig,
+    delivery: Parameters<typeof pushRequest>[1],
+    now: number,
+  ): Promise<PushOutcome> {
     if (push.url !== null) {
       // Checked again at every delivery: the deployment's policy may have changed since the PUT.
       const check = checkPushUrl(push.url, { allowPrivate: this.#deps.allowPrivate });
@@ -150,8 +159,13 @@ export class Webhooks {
       await response.body?.cancel().catch(() => {});
       return outcome;
     } catch (error) {
-      if (controller.signal.aborted) return { ok: false, status: null, error: `timed out after ${push.timeout} ms` };
-      return { ok: false, status: null, error: `network error: ${(error as Error)?.message ?? String(error)}` };
+      if (controller.signal.aborted)
+        return { ok: false, status: null, error: `timed out after ${push.timeout} ms` };
+      return {
+        ok: false,
+        status: null,
+        error: `network error: ${(error as Error)?.message ?? String(error)}`,
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -186,7 +200,8 @@ export class Webhooks {
     const rounds = Math.ceil(failures / push.maxInFlight);
     const pause = retryAfter ?? backoffDelay(rounds, subscription.config.backoff, this.#random);
     const until = now + pause;
-    if (until > (this.#pausedUntil.get(subscription.name) ?? 0)) this.#pausedUntil.set(subscription.name, until);
+    if (until > (this.#pausedUntil.get(subscription.name) ?? 0))
+      this.#pausedUntil.set(subscription.name, until);
   }
 
   /** Tokens available now, or `null` for a subscription without a rate. */
