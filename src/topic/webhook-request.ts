@@ -55,7 +55,7 @@ export async function pushRequest(
   const { message, row } = delivery;
   const id = webhookId(message.id, delivery.subscription);
   const timestamp = Math.floor(now / 1000);
-  let body: Uint8Array;
+  let body: Uint8Array<ArrayBuffer>;
   const headers = new Headers({
     "user-agent": `edge-broker/${VERSION}`,
     "webhook-id": id,

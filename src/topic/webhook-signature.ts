@@ -21,7 +21,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function keyOf(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    const bytes = fromBase64(secret.slice(PREFIX.length)) ?? new Uint8Array();
+    const bytes = new Uint8Array(fromBase64(secret.slice(PREFIX.length)) ?? []);
     key = crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     keys.set(secret, key);
     if (keys.size > 1_000) keys.delete(keys.keys().next().value as string);
