@@ -69,7 +69,7 @@ export async function pushRequest(
     const { data: _data, dataBase64: _base64, ...meta } = message;
     headers.set("edge-broker-message", asciiJson(meta));
   } else {
-    body = utf8.encode(JSON.stringify(message));
+    body = new Uint8Array(utf8.encode(JSON.stringify(message)));
     headers.set("content-type", "application/json");
   }
   headers.set("webhook-signature", await signatureHeader(secrets, id, timestamp, body));
