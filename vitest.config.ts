@@ -21,6 +21,19 @@ export default defineConfig({
                 MAX_SOCKETS_PER_SUBJECT: "3",
                 MAX_LONG_POLLS_PER_TOPIC: "200",
               },
+              // A second Worker: it publishes through the broker's RPC entrypoint and receives
+              // push subscriptions over this service binding (test/worker/push-service.test.ts).
+              serviceBindings: { RECEIVER: "push-receiver" },
+              workers: [
+                {
+                  name: "push-receiver",
+                  modules: true,
+                  scriptPath: "./test/worker/fixtures/push-receiver.mjs",
+                  compatibilityDate: "2026-08-01",
+                  // The Worker under test runs as the pool's runner, under this name.
+                  serviceBindings: { BROKER: { name: "vitest-plugin-runner-worker", entrypoint: "Broker" } },
+                },
+              ],
             },
           }),
         ],

@@ -3,6 +3,8 @@ import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
+import { PushState } from "./push-state";
+import { RedrivePositions } from "./redrive-positions";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -22,12 +24,16 @@ import { Subscriptions } from "./subscriptions";
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
+ * | `push_state` | ./push-state.ts |
+ * | `redrives` | ./redrive-positions.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
   readonly log: Log;
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
+  readonly pushState: PushState;
+  readonly redrives: RedrivePositions;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -41,6 +47,8 @@ export class TopicStore {
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
+    this.pushState = new PushState(this.sql);
+    this.redrives = new RedrivePositions(this.sql);
     this.load();
   }
 
@@ -88,10 +96,12 @@ export class TopicStore {
       this.log.unload();
       this.subscriptions.unload();
       this.delivery.unload();
+      this.pushState.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
+    this.pushState.load();
   }
 }
