@@ -163,7 +163,7 @@ try {
   }
   if (only.includes("push")) {
     section("6. push to a webhook on loopback (maxInFlight 32)");
-    results.push = await runPush({ broker, ceilingHttp, mode, log });
+    results.push = await runPush({ broker, ceilingHttp, mode, pids: pids.broker, log });
   }
   broker.close();
   ceilingHttp.close();

@@ -7,6 +7,8 @@ import type {
   PublishOptions,
   PullOptions,
   ReadOptions,
+  RpcPullResult,
+  RpcReadResult,
   SettleOptions,
 } from "../protocol/broker-rpc";
 import type { ErrorCode, Result } from "../protocol/errors";
@@ -16,13 +18,7 @@ import { ackSchema, extendSchema, nackSchema, pullSchema } from "../protocol/htt
 import { LIMITS } from "../protocol/limits";
 import { toBase64 } from "../protocol/message";
 import { isValidName } from "../protocol/names";
-import type {
-  PublishReceipt,
-  PullResult,
-  ReadResult,
-  SubscriptionInfo,
-  TopicInfo,
-} from "../protocol/topic-rpc";
+import type { PublishReceipt, SubscriptionInfo, TopicInfo } from "../protocol/topic-rpc";
 import { callTopic } from "./topic-call";
 
 const readSchema = z.strictObject({
@@ -88,17 +84,19 @@ export class Broker extends WorkerEntrypoint<Env> implements BrokerRpc {
     return value(await callTopic(this.env, checked, (t) => t.publish(inputs), { idempotent: keyed }));
   }
 
-  async read(topic: string, options: ReadOptions = {}): Promise<ReadResult> {
+  // `data` is a parsed JSON body or a text body (encodeBody): the JSON value the RPC type says.
+  async read(topic: string, options: ReadOptions = {}): Promise<RpcReadResult> {
     const checked = name(topic, "topic");
     const parsed = value(parseInput(readSchema, defined({ ...options }), "options"));
     const read = parsed.after === undefined ? { limit: parsed.limit, wait: parsed.wait } : parsed;
-    return value(await callTopic(this.env, checked, (t) => t.read(read)));
+    return value(await callTopic(this.env, checked, (t) => t.read(read))) as RpcReadResult;
   }
 
-  async pull(topic: string, subscription: string, options: PullOptions = {}): Promise<PullResult> {
+  async pull(topic: string, subscription: string, options: PullOptions = {}): Promise<RpcPullResult> {
     const [t, s] = [name(topic, "topic"), name(subscription, "subscription")];
     const parsed = value(parseInput(pullSchema, defined({ ...options }), "options"));
-    return value(await callTopic(this.env, t, (stub) => stub.pull(s, parsed), { idempotent: false }));
+    const pulled = await callTopic(this.env, t, (stub) => stub.pull(s, parsed), { idempotent: false });
+    return value(pulled) as RpcPullResult;
   }
 
   async ack(topic: string, subscription: string, seqs: number[], options: SettleOptions = {}) {

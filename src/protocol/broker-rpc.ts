@@ -5,11 +5,35 @@
  * the HTTP API (RPC keeps an error's message, not its fields). Published as the types of
  * `edge-broker/worker`.
  */
-import type { ErrorCode } from "./errors";
-import type { WireMessage } from "./message";
-import type { PublishReceipt, PullResult, ReadResult, SubscriptionInfo, TopicInfo } from "./topic-rpc";
+import type { ErrorCode } from "./errors.js";
+import type { WireMessage } from "./message.js";
+import type { PublishReceipt, PullResult, ReadResult, SubscriptionInfo, TopicInfo } from "./topic-rpc.js";
 
-export type { ErrorCode, PublishReceipt, PullResult, ReadResult, SubscriptionInfo, TopicInfo, WireMessage };
+export type { ErrorCode, PublishReceipt, SubscriptionInfo, TopicInfo };
+
+/**
+ * A JSON value: what a message's `data` holds (a JSON body parsed, or a `text/*` body). Its
+ * arrays and objects are interfaces: the runtime's RPC types walk an answer's type, and a
+ * recursive type alias sends that walk past TypeScript's depth limit.
+ */
+export type JsonValue = string | number | boolean | null | JsonArray | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+export interface JsonArray extends Array<JsonValue> {}
+
+/**
+ * A message as the entrypoint answers it: the wire message with `data` typed as the JSON it is.
+ * The runtime's RPC types turn an answer holding `unknown` into `never` (it might not survive
+ * structured clone), which would leave `read` and `pull` untyped for the caller.
+ */
+export type RpcMessage = Omit<WireMessage, "data"> & { data?: JsonValue };
+
+/** `read`'s answer: as `GET /messages` answers, `next` to continue from. */
+export type RpcReadResult = Omit<ReadResult, "messages"> & { messages: RpcMessage[] };
+
+/** `pull`'s answer: as `POST /pull` answers, `epoch` to send back with the acks. */
+export type RpcPullResult = Omit<PullResult, "messages"> & { messages: RpcMessage[] };
 
 /** The message of an `Error` the broker throws over RPC: the HTTP API's code, then its detail. */
 export type BrokerErrorMessage = `${ErrorCode}: ${string}`;
@@ -64,8 +88,8 @@ export interface SettleOptions {
 export interface BrokerRpc {
   publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishReceipt>;
   publishBatch(topic: string, messages: PublishMessage[]): Promise<PublishReceipt[]>;
-  read(topic: string, options?: ReadOptions): Promise<ReadResult>;
-  pull(topic: string, subscription: string, options?: PullOptions): Promise<PullResult>;
+  read(topic: string, options?: ReadOptions): Promise<RpcReadResult>;
+  pull(topic: string, subscription: string, options?: PullOptions): Promise<RpcPullResult>;
   ack(
     topic: string,
     subscription: string,

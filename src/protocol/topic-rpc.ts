@@ -2,7 +2,7 @@
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
  */
-import type { WireMessage } from "../protocol/message";
+import type { WireMessage } from "./message.js";
 
 export type FullPolicy = "reject" | "drop-oldest";
 

@@ -106,8 +106,12 @@ export class Delivery {
     let held = heads ? this.#retries.held(name) : 0;
     let scanned = 0;
     let passed = 0;
+    // Pages start at twice what is wanted and double: a delivery of a few messages (a push round
+    // refilling the slots its answers freed) reads a few rows, not a page of 256 it then leaves.
+    let page = Math.max(16, 2 * (max - chosen.length));
     while (!full && chosen.length < max && scanned < SCAN_LIMIT && held < HELD_LIMIT) {
-      const rows = this.#log.heads(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, 256));
+      const rows = this.#log.heads(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, page, 256));
+      page *= 2;
       if (rows.length === 0) break;
       for (const row of rows) {
         if (chosen.length >= max || held >= HELD_LIMIT) break;

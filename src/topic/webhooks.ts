@@ -14,6 +14,13 @@ export const LEASE_MARGIN_MS = 5_000;
 /** Most messages leased for push in one round, per subscription. */
 const ROUND = 100;
 
+/** What a receiver's answer (or its absence) came to, waiting to be settled. */
+interface Answer {
+  subscription: string;
+  seq: number;
+  outcome: PushOutcome;
+}
+
 /** Sends a push request: `fetch` for a URL, the binding's `fetch` for a service. */
 export type PushTransport = (push: PushConfig, request: Request, signal: AbortSignal) => Promise<Response>;
 
@@ -49,6 +56,8 @@ export class Webhooks {
   /** When a pump is scheduled in memory; the alarm is set to it too (`nextDue`). */
   #wakeAt: number | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Answers not settled yet; a zero timer settles them together (`#answered`). */
+  #answers: (Answer & { done: () => void })[] = [];
 
   constructor(deps: WebhookDeps) {
     this.#deps = deps;
@@ -135,7 +144,32 @@ export class Webhooks {
       console.error(`topic ${this.#deps.topic}: a push of ${delivery.subscription} failed`, error);
       outcome = { ok: false, status: null, error: "the broker failed to send the request" };
     }
-    this.#settle(delivery.subscription, delivery.message.seq, outcome);
+    await this.#answered({ subscription: delivery.subscription, seq: delivery.message.seq, outcome });
+  }
+
+  /**
+   * Queues an answer to be settled, and resolves once it is. Answers that arrive before the queue
+   * is settled share one transaction: a commit (and an fsync) per answer would serialise the
+   * receiver's answers behind the disk and hold every next request at the output gate.
+   */
+  #answered(answer: Answer): Promise<void> {
+    return new Promise((resolve) => {
+      this.#answers.push({ ...answer, done: resolve });
+      if (this.#answers.length === 1) setTimeout(() => this.#settleAnswers(), 0);
+    });
+  }
+
+  #settleAnswers(): void {
+    const answers = this.#answers;
+    this.#answers = [];
+    try {
+      this.#settle(answers);
+    } catch (error) {
+      // Their leases stay, expire and come back: nothing is lost, only delayed.
+      console.error(`topic ${this.#deps.topic}: settling ${answers.length} push answers failed`, error);
+    } finally {
+      for (const answer of answers) answer.done();
+    }
   }
 
   async #attempt(
@@ -171,22 +205,33 @@ export class Webhooks {
     }
   }
 
-  /** Acks or nacks the message by the outcome, and records the receiver's health. One transaction. */
-  #settle(name: string, seq: number, outcome: PushOutcome): void {
+  /**
+   * Acks or nacks each message by its answer, and records the receivers' health, in answer
+   * order. One transaction for all of them; the pump that follows leases the freed slots in one
+   * round.
+   */
+  #settle(answers: readonly Answer[]): void {
     const { store, state, changes } = this.#deps;
     const now = Date.now();
+    const bySubscription = Map.groupBy(answers, (a) => a.subscription);
     changes.apply(() => {
-      const subscription = store.subscriptions.get(name);
-      if (!subscription || !store.log.meta) return;
-      if (outcome.ok) {
-        store.delivery.ack(subscription, [seq]);
-        state.record(name, now, outcome.status, null);
-        return;
+      if (!store.log.meta) return;
+      for (const [name, group] of bySubscription) {
+        const subscription = store.subscriptions.get(name);
+        if (!subscription) continue;
+        const acked = group.filter((a) => a.outcome.ok).map((a) => a.seq);
+        if (acked.length > 0) store.delivery.ack(subscription, acked);
+        for (const { seq, outcome } of group) {
+          if (outcome.ok) {
+            state.record(name, now, outcome.status, null);
+            continue;
+          }
+          store.delivery.nack(subscription, [seq], now, outcome.retryAfter);
+          const health = state.record(name, now, outcome.status, outcome.error);
+          if (outcome.gone) store.subscriptions.configure(subscription, { paused: true });
+          this.#pauseAfterFailure(subscription, now, health.consecutiveFailures, outcome.retryAfter);
+        }
       }
-      store.delivery.nack(subscription, [seq], now, outcome.retryAfter);
-      const health = state.record(name, now, outcome.status, outcome.error);
-      if (outcome.gone) store.subscriptions.configure(subscription, { paused: true });
-      this.#pauseAfterFailure(subscription, now, health.consecutiveFailures, outcome.retryAfter);
     });
   }
 
