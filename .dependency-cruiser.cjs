@@ -7,6 +7,7 @@
  *   auth      imports protocol
  *   topic, registry   the Durable Objects; import protocol and storage
  *   http      the worker; composes all of the above
+ *   worker    the published types of the RPC entrypoint (`edge-broker/worker`); imports protocol
  *   index.ts  the entry point; nothing imports it
  *
  * Type-only imports count: a type is a dependency too.
@@ -40,6 +41,7 @@ module.exports = {
     layer("auth-imports-protocol", "auth", ["auth", "protocol"]),
     layer("topic-imports-protocol-and-storage", "topic", ["topic", "protocol", "storage"]),
     layer("registry-imports-protocol-and-storage", "registry", ["registry", "protocol", "storage"]),
+    layer("worker-types-import-protocol", "worker", ["worker", "protocol"]),
     {
       name: "nothing-imports-the-entry-point",
       severity: "error",

@@ -30,6 +30,12 @@ export interface PublishOptions {
   key?: string;
   /** Invisible to consumers until this much later: ms or `"30s"`, `"5m"` … (at most 7 days). */
   delay?: Duration;
+  /** Invisible to consumers until this time (instead of `delay`): a `Date`, epoch ms or RFC 3339. */
+  deliverAt?: Date | number | string;
+  /** Not delivered once this long has passed since publishing (instead of `expiresAt`). */
+  ttl?: Duration;
+  /** Not delivered after this time: a `Date`, epoch ms or RFC 3339. */
+  expiresAt?: Date | number | string;
   /** Publishing twice with the same key (within the topic's dedup window) stores the message once. */
   idempotencyKey?: string;
 }
@@ -55,8 +61,14 @@ export interface BatchEntry {
   attributes?: Record<string, string>;
   key?: string;
   delay?: Duration;
+  deliverAt?: number | string;
+  ttl?: Duration;
+  expiresAt?: number | string;
   idempotencyKey?: string;
 }
+
+/** A time as the broker takes it: epoch ms, or RFC 3339 text as given. */
+const instant = (at: Date | number | string | undefined) => (at instanceof Date ? at.getTime() : at);
 
 const utf8 = new TextEncoder();
 
@@ -108,6 +120,9 @@ export function rawPublish(
   const query = {
     delay: options.delay === undefined ? undefined : String(options.delay),
     key: options.key,
+    deliverAt: options.deliverAt === undefined ? undefined : String(instant(options.deliverAt)),
+    ttl: options.ttl === undefined ? undefined : String(options.ttl),
+    expiresAt: options.expiresAt === undefined ? undefined : String(instant(options.expiresAt)),
   };
   return { body, headers, query };
 }
@@ -126,6 +141,9 @@ export function batchEntry(message: BatchMessage): BatchEntry {
   if (message.attributes !== undefined) entry.attributes = message.attributes;
   if (message.key !== undefined) entry.key = message.key;
   if (message.delay !== undefined) entry.delay = message.delay;
+  if (message.deliverAt !== undefined) entry.deliverAt = instant(message.deliverAt) as number | string;
+  if (message.ttl !== undefined) entry.ttl = message.ttl;
+  if (message.expiresAt !== undefined) entry.expiresAt = instant(message.expiresAt) as number | string;
   if (message.idempotencyKey !== undefined) entry.idempotencyKey = message.idempotencyKey;
   return entry;
 }

@@ -22,6 +22,8 @@ export const BROKER_ATTRIBUTES = {
   deadLetterTopic: "dead-letter.topic",
   deadLetterSubscription: "dead-letter.subscription",
   deadLetterSeq: "dead-letter.seq",
+  /** The epoch of the topic the copy came from, so a redrive never gives it to a re-created topic. */
+  deadLetterEpoch: "dead-letter.epoch",
   hops: "broker.hops",
 } as const;
 

@@ -5,6 +5,7 @@
 export const ERROR_CODES = [
   "invalid_request",
   "invalid_name",
+  "invalid_push_endpoint",
   "payload_too_large",
   "not_found",
   "gone",
@@ -22,6 +23,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_name: 400,
+  invalid_push_endpoint: 400,
   payload_too_large: 413,
   not_found: 404,
   gone: 410,
@@ -37,6 +39,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 export const TITLES: Record<ErrorCode, string> = {
   invalid_request: "Invalid request",
   invalid_name: "Invalid name",
+  invalid_push_endpoint: "Invalid push endpoint",
   payload_too_large: "Payload too large",
   not_found: "Not found",
   gone: "Gone",

@@ -10,6 +10,7 @@ import type { ErrorCode } from "./errors";
 import { duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
+import { deliverAtSchema, expiresAtSchema, scheduleProblem, ttlSchema } from "./schedule";
 import type { PublishInput } from "./topic-rpc";
 
 export { parseInput } from "./fields";
@@ -86,7 +87,18 @@ export const listTopicsQuerySchema = z.object({
 // ---- messages ------------------------------------------------------------------------------
 
 /** `POST /v1/topics/{topic}/messages` query; the body is the raw message. */
-export const publishQuerySchema = z.object({ delay: delaySchema.optional(), key: keySchema.optional() });
+export const publishQuerySchema = z
+  .object({
+    delay: delaySchema.optional(),
+    key: keySchema.optional(),
+    deliverAt: deliverAtSchema.optional(),
+    ttl: ttlSchema.optional(),
+    expiresAt: expiresAtSchema.optional(),
+  })
+  .superRefine((query, ctx) => {
+    const problem = scheduleProblem(query);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** `GET /v1/topics/{topic}/messages` query. */
 export const readQuerySchema = z.object({
@@ -177,14 +189,25 @@ const batchEntrySchema = z
     attributes: attributesSchema.optional(),
     key: keySchema.optional(),
     delay: delaySchema.optional(),
+    deliverAt: deliverAtSchema.optional(),
+    ttl: ttlSchema.optional(),
+    expiresAt: expiresAtSchema.optional(),
     idempotencyKey: keySchema.optional(),
   })
   .transform((entry, ctx): PublishInput => {
+    const problem = scheduleProblem(entry);
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return z.NEVER;
+    }
     const stored = messageBody(entry, ctx);
     if (!stored) return z.NEVER;
     const input: PublishInput = { ...stored, attributes: entry.attributes ?? {} };
     if (entry.key !== undefined) input.key = entry.key;
     if (entry.delay !== undefined) input.delay = entry.delay;
+    if (entry.deliverAt !== undefined) input.deliverAt = entry.deliverAt;
+    if (entry.ttl !== undefined) input.ttl = entry.ttl;
+    if (entry.expiresAt !== undefined) input.expiresAt = entry.expiresAt;
     if (entry.idempotencyKey !== undefined) input.idempotencyKey = entry.idempotencyKey;
     return input;
   });

@@ -4,6 +4,8 @@ import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
 import { Producers } from "./producers";
+import { PushState } from "./push-state";
+import { RedrivePositions } from "./redrive-positions";
 import { StreamStates } from "./stream-state";
 import { Subscriptions } from "./subscriptions";
 
@@ -24,6 +26,8 @@ import { Subscriptions } from "./subscriptions";
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
+ * | `push_state` | ./push-state.ts |
+ * | `redrives` | ./redrive-positions.ts |
  * | `stream` | ./stream-state.ts |
  * | `producers` | ./producers.ts |
  */
@@ -32,6 +36,8 @@ export class TopicStore {
   readonly log: Log;
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
+  readonly pushState: PushState;
+  readonly redrives: RedrivePositions;
   readonly stream: StreamStates;
   readonly producers: Producers;
   readonly #storage: DurableObjectStorage;
@@ -47,6 +53,8 @@ export class TopicStore {
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
+    this.pushState = new PushState(this.sql);
+    this.redrives = new RedrivePositions(this.sql);
     this.stream = new StreamStates(this.sql);
     this.producers = new Producers(this.sql);
     this.load();
@@ -96,12 +104,14 @@ export class TopicStore {
       this.log.unload();
       this.subscriptions.unload();
       this.delivery.unload();
+      this.pushState.unload();
       this.stream.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
+    this.pushState.load();
     this.stream.load();
   }
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Result } from "../protocol/errors";
+import { ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type {
   StreamAppendInput,
@@ -12,14 +12,17 @@ import type {
 } from "../protocol/streams";
 import type {
   AckInput,
+  DeadLetterPage,
   ExtendInput,
   NackInput,
   PublishInput,
   PublishReceipt,
   PullOptions,
   PullResult,
+  PurgeResult,
   ReadOptions,
   ReadResult,
+  RedriveResult,
   SeekTarget,
   SubscriptionConfigPatch,
   SubscriptionInfo,
@@ -32,16 +35,20 @@ import { TopicAdmin } from "./admin";
 import { Alarm } from "./alarm";
 import { Changes } from "./changes";
 import { ConsumerVerbs } from "./consumer-verbs";
+import { noSubscription } from "./failures";
 import { Housekeeping } from "./housekeeping";
 import { LongPolls } from "./long-polls";
 import { close, OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
+import { purge } from "./purge";
 import { Push } from "./push";
+import { type DeadLetterSource, deadLettersOf, redrive } from "./redrive";
 import { Registration } from "./registration";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
 import { TopicStore } from "./store";
 import type { ForkExport, ForkRequest, ForkSource } from "./stream-forks";
 import { Streams } from "./streams";
+import { type PushTransport, Webhooks } from "./webhooks";
 
 /**
  * One topic: the single writer of its log and of its subscriptions' delivery state, all in the
@@ -60,6 +67,7 @@ export class Topic extends DurableObject<Env> {
   readonly #verbs: ConsumerVerbs;
   readonly #endpoint: SocketEndpoint;
   readonly #admin: TopicAdmin;
+  readonly #webhooks: Webhooks;
   readonly #streams: Streams;
   #requests = 0;
   readonly #since = Date.now();
@@ -82,13 +90,27 @@ export class Topic extends DurableObject<Env> {
       socketExpiry: () => sockets.nextExpiry(),
       registered: () => registration.done,
       retryAt: () => housekeeping.retryAt,
+      pushDue: () => webhooks.nextDue(),
       expiry: () => store.stream.expiresAt(),
     });
     const changes = new Changes(store, {
       wake: () => polls.wake(),
-      push: () => push.pump(),
+      push: () => {
+        push.pump();
+        webhooks.pump();
+      },
       arm: () => alarm.arm(),
     });
+    const webhooks = new Webhooks({
+      topic: name,
+      store,
+      state: store.pushState,
+      changes,
+      transport: pushTransport(env),
+      allowPrivate: env.PUSH_ALLOW_PRIVATE?.trim().toLowerCase() === "true",
+      keepAlive: (work) => ctx.waitUntil(work),
+    });
+    this.#webhooks = webhooks;
     const verbs = new ConsumerVerbs(store, changes, polls);
     const publishing = new Publishing(name, store, changes, registration);
     const limits = socketLimits(env);
@@ -102,6 +124,7 @@ export class Topic extends DurableObject<Env> {
       endpoint,
       polls,
       usage,
+      forgetPush: (subscription) => webhooks.forget(subscription),
     });
     const admin = this.#admin;
     this.#streams = new Streams({
@@ -158,7 +181,7 @@ export class Topic extends DurableObject<Env> {
   putSubscription(
     name: string,
     patch: SubscriptionConfigPatch,
-  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo }>> {
+  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo; secret?: string }>> {
     return this.#rpc(() => this.#admin.putSubscription(name, patch));
   }
 
@@ -195,6 +218,31 @@ export class Topic extends DurableObject<Env> {
 
   seek(name: string, to: SeekTarget): Result<{ cursor: number }> {
     return this.#rpc(() => this.#verbs.seek(name, to));
+  }
+
+  // ── RPC: operating subscriptions ────────────────────────────────────────
+
+  /** Acks at once every message published so far that the subscription has not acked. */
+  purge(name: string): Result<PurgeResult> {
+    return this.#rpc(() => {
+      const subscription = this.#store.subscriptions.get(name);
+      if (!subscription) return noSubscription(name);
+      return ok({ purged: this.#changes.apply(() => purge(this.#store, subscription)) });
+    });
+  }
+
+  /** Gives the subscription's dead letters back to it, each once (./redrive.ts). */
+  redrive(name: string): Promise<Result<RedriveResult>> {
+    return this.#rpc(() =>
+      redrive(this.#store, this.#changes, name, (topic, source, after) =>
+        this.env.TOPIC.getByName(topic).deadLettersOf(source, after),
+      ),
+    );
+  }
+
+  /** The dead-letter copies in this topic's log of another topic's subscription, for its redrive. */
+  deadLettersOf(source: DeadLetterSource, after: number): Result<DeadLetterPage> {
+    return this.#rpc(() => deadLettersOf(this.#store, source, after));
   }
 
   // ── RPC: the topic as a Durable Stream (src/http/ds) ───────────────────
@@ -290,4 +338,19 @@ export class Topic extends DurableObject<Env> {
       console.error(`topic ${this.#name}: cleaning up after a socket failed`, error);
     }
   }
+}
+
+/**
+ * How a push request leaves the object: `fetch` for a URL (never following a redirect), or the
+ * `fetch` of the service binding a push config names (another Worker, no public URL).
+ */
+function pushTransport(env: Env): PushTransport {
+  return (push, request, signal) => {
+    if (push.service === null) return fetch(request, { signal, redirect: "manual" });
+    const binding = (env as unknown as Record<string, unknown>)[push.service] as Fetcher | undefined;
+    if (typeof binding?.fetch !== "function") {
+      return Promise.reject(new Error(`the worker has no service binding named ${push.service}`));
+    }
+    return binding.fetch(request, { signal, redirect: "manual" });
+  };
 }

@@ -64,7 +64,7 @@ export const messageRoutes = new Hono<BrokerEnv>();
  */
 messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
-  const { delay, key } = queryInput(c, publishQuerySchema);
+  const { delay, key, deliverAt, ttl, expiresAt } = queryInput(c, publishQuerySchema);
   const typeHeader = c.req.header("content-type");
   const contentType =
     typeHeader === undefined
@@ -91,6 +91,9 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
   const input: PublishInput = { body, contentType, attributes };
   if (key !== undefined) input.key = key;
   if (delay !== undefined) input.delay = delay;
+  if (deliverAt !== undefined) input.deliverAt = deliverAt;
+  if (ttl !== undefined) input.ttl = ttl;
+  if (expiresAt !== undefined) input.expiresAt = expiresAt;
   if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
 
   const producer = producerHeaders(c);
