@@ -7,7 +7,7 @@
  *
  *   npm run bench                       # full run: 3 repetitions, under 10 minutes
  *   npm run bench -- --quick            # 1 repetition, short phases, under 2 minutes
- *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, route
+ *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route
  *   npm run bench -- --no-peer          # skip nginx + nchan even when installed
  *   npm run bench -- --profile          # V8 CPU profiles of the broker instead of the scenarios
  */
@@ -34,6 +34,7 @@ import { runDeliver } from "./scenarios/deliver.mjs";
 import { runFanout } from "./scenarios/fanout.mjs";
 import { runProfile } from "./scenarios/profile.mjs";
 import { CEILINGS, PUBLISH_SHAPES, runPublish } from "./scenarios/publish.mjs";
+import { pushTable, runPush } from "./scenarios/push.mjs";
 import { runRoute } from "./scenarios/route.mjs";
 
 const MODES = {
@@ -55,7 +56,7 @@ const MODES = {
     durableCounts: [],
   },
 };
-const SCENARIOS = ["publish", "deliver", "fanout", "cost", "route"];
+const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route"];
 /** Scenario 2's fixed rates; half of scenario 1's best single-message throughput is added. */
 const DELIVER_RATES = [100, 500, 1_000];
 /** Nothing runs past this: a stuck phase fails the run instead of holding the machine. */
@@ -169,8 +170,12 @@ try {
     section("5. cost per message (from the topic's usage counters)");
     results.cost = await runCost({ broker, log });
   }
+  if (only.includes("push")) {
+    section("6. push to a webhook on loopback (maxInFlight 32)");
+    results.push = await runPush({ broker, ceilingHttp, mode, pids: pids.broker, log });
+  }
   if (only.includes("route")) {
-    section("6. routing: one route with a filter and a transform, beside a plain publish");
+    section("7. routing: one route with a filter and a transform, beside a plain publish");
     results.route = await runRoute({ broker, mode, pids, log });
   }
   broker.close();
@@ -208,7 +213,8 @@ function render(r) {
   if (r.deliver) parts.push("### 2. Publish → deliver\n", deliverTable(r.deliver), "");
   if (r.fanout) parts.push("### 3. Fan-out\n", fanoutTable(r.fanout), "");
   if (r.cost) parts.push("### 5. Cost\n", costTable(r.cost), "");
-  if (r.route) parts.push("### 6. Routing\n", routeTable(r.route), "");
+  if (r.push) parts.push("### 6. Push to a webhook\n", pushTable(r.push), "");
+  if (r.route) parts.push("### 7. Routing\n", routeTable(r.route), "");
   if (!r.profile) parts.push("### Targets\n", targets(r));
   return parts.join("\n");
 }

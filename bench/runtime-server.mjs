@@ -65,7 +65,7 @@ const mf = new Miniflare(
         modulesRoot: path.dirname(bundle),
         compatibilityDate,
         compatibilityFlags,
-        bindings: { AUTH: "off" },
+        bindings: { AUTH: "off", PUSH_ALLOW_PRIVATE: "true" },
         durableObjects: {
           TOPIC: { className: "Topic", useSQLite: true },
           REGISTRY: { className: "Registry", useSQLite: true },

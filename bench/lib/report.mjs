@@ -224,7 +224,7 @@ export function costTable(results) {
   );
 }
 
-/** Scenario 6: a route with a filter and a transform, beside the same run's plain publish. */
+/** Scenario 7: a route with a filter and a transform, beside the same run's plain publish. */
 export function routeTable(results) {
   const { plain, routed, backlog } = results;
   const rows = [

@@ -1,5 +1,5 @@
 /**
- * Scenario 6: what routing costs. One route with a filter (on the JSON body) and a transform
+ * Scenario 7: what routing costs. One route with a filter (on the JSON body) and a transform
  * (JSONata), from a source topic to a target topic, measured beside a plain publish in the same
  * repetition:
  *

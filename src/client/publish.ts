@@ -31,6 +31,12 @@ export interface PublishOptions {
   key?: string;
   /** Invisible to consumers until this much later: ms or `"30s"`, `"5m"` … (at most 7 days). */
   delay?: Duration;
+  /** Invisible to consumers until this time (instead of `delay`): a `Date`, epoch ms or RFC 3339. */
+  deliverAt?: Date | number | string;
+  /** Not delivered once this long has passed since publishing (instead of `expiresAt`). */
+  ttl?: Duration;
+  /** Not delivered after this time: a `Date`, epoch ms or RFC 3339. */
+  expiresAt?: Date | number | string;
   /** Publishing twice with the same key (within the topic's dedup window) stores the message once. */
   idempotencyKey?: string;
   /** Where replies go: a topic (replies are stored there) or an inbox. */
@@ -60,10 +66,16 @@ export interface BatchEntry {
   attributes?: Record<string, string>;
   key?: string;
   delay?: Duration;
+  deliverAt?: number | string;
+  ttl?: Duration;
+  expiresAt?: number | string;
   idempotencyKey?: string;
   replyTo?: string;
   correlationId?: string;
 }
+
+/** A time as the broker takes it: epoch ms, or RFC 3339 text as given. */
+const instant = (at: Date | number | string | undefined) => (at instanceof Date ? at.getTime() : at);
 
 const utf8 = new TextEncoder();
 
@@ -121,6 +133,9 @@ export function rawPublish(
   const query = {
     delay: options.delay === undefined ? undefined : String(options.delay),
     key: options.key,
+    deliverAt: options.deliverAt === undefined ? undefined : String(instant(options.deliverAt)),
+    ttl: options.ttl === undefined ? undefined : String(options.ttl),
+    expiresAt: options.expiresAt === undefined ? undefined : String(instant(options.expiresAt)),
   };
   return { body, headers, query };
 }
@@ -157,6 +172,9 @@ export function batchEntry(message: BatchMessage): BatchEntry {
   if (message.attributes !== undefined) entry.attributes = message.attributes;
   if (message.key !== undefined) entry.key = message.key;
   if (message.delay !== undefined) entry.delay = message.delay;
+  if (message.deliverAt !== undefined) entry.deliverAt = instant(message.deliverAt) as number | string;
+  if (message.ttl !== undefined) entry.ttl = message.ttl;
+  if (message.expiresAt !== undefined) entry.expiresAt = instant(message.expiresAt) as number | string;
   if (message.idempotencyKey !== undefined) entry.idempotencyKey = message.idempotencyKey;
   if (message.replyTo !== undefined) entry.replyTo = message.replyTo;
   if (message.correlationId !== undefined) entry.correlationId = message.correlationId;

@@ -44,7 +44,7 @@ export function headerInput<S extends z.ZodType>(schema: S, header: string, valu
 
 /** Which parts a raw message may carry besides its body, content type, attributes and `Correlation-Id`. */
 export interface RawMessageParts {
-  /** `?delay=`, `?key=` and `Reply-To`: a publish's. */
+  /** `?delay=`, `?deliverAt=`, `?ttl=`, `?expiresAt=`, `?key=` and `Reply-To`: a publish's. */
   publish: boolean;
   /** `Idempotency-Key`: a publish's, and a reply's to a topic. */
   idempotency: boolean;
@@ -53,14 +53,15 @@ export interface RawMessageParts {
 /**
  * A message sent as a raw body (DESIGN.md §4): the bytes exactly, with their `Content-Type`
  * (`application/octet-stream` by default), attributes from `X-Attr-*` headers, `Correlation-Id`,
- * and for a publish `Idempotency-Key`, `Reply-To`, `?delay=` and `?key=`. Headers are checked
+ * and for a publish `Idempotency-Key`, `Reply-To`, `?delay=`, `?deliverAt=`, `?ttl=`, `?expiresAt=`
+ * and `?key=`. Headers are checked
  * before the body is read; a JSON type must carry JSON.
  *
  * @example
  * const input = await rawMessage(c, { publish: true, idempotency: true });
  */
 export async function rawMessage(c: Context, parts: RawMessageParts): Promise<PublishInput> {
-  const { delay, key } = parts.publish ? queryInput(c, publishQuerySchema) : {};
+  const { delay, key, deliverAt, ttl, expiresAt } = parts.publish ? queryInput(c, publishQuerySchema) : {};
   const headers = c.req.raw.headers;
   const typeHeader = headers.get("content-type");
   const contentType =
@@ -82,6 +83,9 @@ export async function rawMessage(c: Context, parts: RawMessageParts): Promise<Pu
     input.correlationId = headerInput(correlationIdSchema, "Correlation-Id", correlationId);
   if (key !== undefined) input.key = key;
   if (delay !== undefined) input.delay = delay;
+  if (deliverAt !== undefined) input.deliverAt = deliverAt;
+  if (ttl !== undefined) input.ttl = ttl;
+  if (expiresAt !== undefined) input.expiresAt = expiresAt;
   const body = await readBodyLimited(c.req.raw, LIMITS.messageBytes);
   if (isJsonType(contentType) && isTooDeep(body)) {
     throw new ProblemError(

@@ -25,6 +25,8 @@ export const BROKER_ATTRIBUTES = {
   /** On a message a route gave up on: the route, and why. */
   deadLetterRoute: "dead-letter.route",
   deadLetterReason: "dead-letter.reason",
+  /** The epoch of the topic the copy came from, so a redrive never gives it to a re-created topic. */
+  deadLetterEpoch: "dead-letter.epoch",
   hops: "broker.hops",
   /** On a routed copy: the topic, route and seq it was forwarded from. */
   routeTopic: "broker.route.topic",

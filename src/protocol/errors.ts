@@ -5,8 +5,10 @@
 export const ERROR_CODES = [
   "invalid_request",
   "invalid_name",
+  "invalid_push_endpoint",
   "payload_too_large",
   "not_found",
+  "gone",
   "unauthorized",
   "forbidden",
   "conflict",
@@ -16,7 +18,6 @@ export const ERROR_CODES = [
   "schema_violation",
   "reply_timeout",
   "no_responders",
-  "gone",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -25,8 +26,10 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_name: 400,
+  invalid_push_endpoint: 400,
   payload_too_large: 413,
   not_found: 404,
+  gone: 410,
   unauthorized: 401,
   forbidden: 403,
   conflict: 409,
@@ -36,15 +39,16 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   schema_violation: 422,
   reply_timeout: 504,
   no_responders: 503,
-  gone: 410,
 };
 
 /** Short human titles used as problem+json `title`. */
 export const TITLES: Record<ErrorCode, string> = {
   invalid_request: "Invalid request",
   invalid_name: "Invalid name",
+  invalid_push_endpoint: "Invalid push endpoint",
   payload_too_large: "Payload too large",
   not_found: "Not found",
+  gone: "Gone",
   unauthorized: "Unauthorized",
   forbidden: "Forbidden",
   conflict: "Conflict",
@@ -54,7 +58,6 @@ export const TITLES: Record<ErrorCode, string> = {
   schema_violation: "Schema violation",
   reply_timeout: "Reply timeout",
   no_responders: "No responders",
-  gone: "Gone",
 };
 
 /**

@@ -9,6 +9,7 @@ import { filterSchema } from "./filter-schema";
 import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
 import { isValidName } from "./names";
+import { pushPatchSchema } from "./push-config";
 import type { SeekTarget, StartAt } from "./topic-rpc";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
@@ -63,6 +64,8 @@ export const subscriptionPutSchema = z.strictObject({
   ).optional(),
   filter: filterSchema.optional(),
   ordered: boolean.optional(),
+  paused: boolean.optional(),
+  push: pushPatchSchema.nullable().optional(),
 });
 
 const seqs = field(

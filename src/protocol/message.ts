@@ -16,6 +16,8 @@ export interface WireMessage {
   key?: string;
   /** When a delayed message becomes deliverable to subscriptions, epoch ms. */
   deliverAt?: number;
+  /** When the message expires: it is not delivered to subscriptions after that, epoch ms. */
+  expiresAt?: number;
   /** Delivery attempt, 1 for the first delivery (subscriptions only). */
   attempt?: number;
   /** When the consumer's lease runs out, epoch ms (subscriptions only). */

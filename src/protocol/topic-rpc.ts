@@ -2,8 +2,8 @@
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
  */
-import type { FilterPattern } from "../protocol/filter-pattern";
-import type { WireMessage } from "../protocol/message";
+import type { FilterPattern } from "./filter-pattern.js";
+import type { WireMessage } from "./message.js";
 
 export type FullPolicy = "reject" | "drop-oldest";
 
@@ -117,7 +117,45 @@ export interface TopicInfo {
 
 export type StartAt = "earliest" | "latest" | { seq: number } | { time: number };
 
+/** How a push subscription delivers: to an https URL, or to a Worker over a service binding. */
+export interface PushConfig {
+  /** The receiver's https URL; `null` when `service` is set. */
+  url: string | null;
+  /** The name of a service binding of the broker's worker; `null` when `url` is set. */
+  service: string | null;
+  /** Longest wait for one answer, ms; a delivery that takes longer is a failure. */
+  timeout: number;
+  /** Most deliveries waiting for an answer at once. */
+  maxInFlight: number;
+  /** Most deliveries started per second; `null` = no limit. */
+  ratePerSecond: number | null;
+  /** `json`: the message as on the wire; `raw`: its own bytes and content type. */
+  format: "json" | "raw";
+}
+
+/** What changes a subscription's push: its config, and the one-off acts on its secret. */
+export interface PushPatch extends Partial<PushConfig> {
+  /** Make a new signing secret; the old one keeps signing for `secretGrace`. */
+  rotateSecret?: boolean;
+  /** How long the old secret keeps signing after a rotation, ms (default 24 h). */
+  secretGrace?: number;
+}
+
+/** How a push subscription's receiver has been answering, kept with the subscription. */
+export interface PushHealth {
+  /** The last HTTP status the receiver answered with; `null` before any, or after a network error. */
+  lastStatus: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** Failed deliveries in a row; 0 after a success. */
+  consecutiveFailures: number;
+}
+
 export interface SubscriptionConfig {
+  /** Delivery stops (every mode) while true; the backlog accumulates. */
+  paused: boolean;
+  /** Deliver by push (webhook or service binding) instead of to pulls and sockets; `null` = off. */
+  push: PushConfig | null;
   ackTimeout: number;
   /** Deliveries before a message is dead-lettered (or dropped); `null` = forever. */
   maxAttempts: number | null;
@@ -128,7 +166,9 @@ export interface SubscriptionConfig {
   ordered: boolean;
 }
 
-export interface SubscriptionConfigPatch extends Partial<SubscriptionConfig> {
+export interface SubscriptionConfigPatch extends Partial<Omit<SubscriptionConfig, "push">> {
+  /** Merged into the current push config; `null` switches push off. */
+  push?: PushPatch | null;
   /** Only used when the subscription is created; move a cursor with `seek`. */
   startAt?: StartAt;
 }
@@ -142,6 +182,12 @@ export interface SubscriptionCounters {
   deadLettered: number;
   /** Messages given up after `maxAttempts` with no dead-letter topic. */
   discarded: number;
+  /** Messages whose time to live ran out before they were acked (never dead-lettered). */
+  expired: number;
+  /** Messages acked at once by a purge. */
+  purged: number;
+  /** Dead-lettered messages given back to the subscription by a redrive. */
+  redriven: number;
 }
 
 export interface SubscriptionStats extends SubscriptionCounters {
@@ -153,6 +199,8 @@ export interface SubscriptionStats extends SubscriptionCounters {
   /** Next seq to be delivered for the first time. */
   cursor: number;
   consumers: number;
+  /** How the receiver of a push subscription has been answering. */
+  push?: PushHealth;
 }
 
 export interface SubscriptionInfo {
@@ -171,6 +219,12 @@ export interface PublishInput {
   key?: string;
   /** Delay before delivery, ms. */
   delay?: number;
+  /** When to deliver, epoch ms (instead of `delay`). */
+  deliverAt?: number;
+  /** Time to live from publishing, ms: not delivered once it has passed. */
+  ttl?: number;
+  /** When the message expires, epoch ms (instead of `ttl`). */
+  expiresAt?: number;
   idempotencyKey?: string;
   /** Where replies go: a topic, or an inbox (`_reply.…`). */
   replyTo?: string;
@@ -234,3 +288,27 @@ export interface ExtendInput extends AckInput {
 }
 
 export type SeekTarget = "earliest" | "latest" | number | { time: number };
+
+/** What a purge did: how many messages it acked at once. */
+export interface PurgeResult {
+  purged: number;
+}
+
+/** What a redrive did: how many dead letters went back; `more` when another call has more to do. */
+export interface RedriveResult {
+  redriven: number;
+  /** Copies whose original message is gone from the log (retention): they stay where they are. */
+  skipped: number;
+  more: boolean;
+}
+
+/** One page of a topic's dead-letter copies of another topic's subscription. */
+export interface DeadLetterPage {
+  /** The original seqs of the copies found, in the order of the copies. */
+  seqs: number[];
+  /** Pass as `after` to continue. */
+  next: number;
+  /** Whether the log goes on after `next`. */
+  more: boolean;
+  epoch: string;
+}

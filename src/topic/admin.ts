@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { DEFAULT_SECRET_GRACE_MS } from "../protocol/push-config";
 import type {
   SubscriptionConfigPatch,
   SubscriptionInfo,
@@ -8,7 +9,7 @@ import type {
   TopicUsage,
 } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
-import { mergeTopicConfig } from "./config";
+import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig, mergeTopicConfig } from "./config";
 import { cursorFor } from "./consumer-verbs";
 import { noSubscription, noTopic } from "./failures";
 import { subscriptionInfo, topicInfo } from "./info";
@@ -32,6 +33,7 @@ export class TopicAdmin {
   readonly #endpoint: SocketEndpoint;
   readonly #polls: LongPolls;
   readonly #usage: () => TopicUsage;
+  readonly #forgetPush: (subscription: string) => void;
 
   constructor(deps: {
     name: string;
@@ -41,7 +43,10 @@ export class TopicAdmin {
     endpoint: SocketEndpoint;
     polls: LongPolls;
     usage: () => TopicUsage;
+    /** A subscription was reconfigured or deleted: push forgets its pace. */
+    forgetPush: (subscription: string) => void;
   }) {
+    this.#forgetPush = deps.forgetPush;
     this.#name = deps.name;
     this.#store = deps.store;
     this.#changes = deps.changes;
@@ -80,27 +85,45 @@ export class TopicAdmin {
     return ok({ deleted: true });
   }
 
+  /**
+   * Creates or reconfigures a subscription. A push config gets a signing secret the first time
+   * (and a new one with `rotateSecret`): it is answered here, once, as `secret`, and never shown
+   * again.
+   */
   async putSubscription(
     name: string,
     patch: SubscriptionConfigPatch,
-  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo }>> {
-    const { subscriptions } = this.#store;
+  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo; secret?: string }>> {
+    const { subscriptions, pushState } = this.#store;
     const existing = subscriptions.get(name);
     if (!existing && subscriptions.size >= LIMITS.subscriptionsPerTopic) {
       return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
     }
+    const base = existing?.config ?? mergeSubscriptionConfig(DEFAULT_SUBSCRIPTION_CONFIG, {});
+    const push = mergeSubscriptionConfig(base, patch).push;
+    if (push && push.url === null && push.service === null) {
+      return fail("invalid_request", "push must have a url or a service");
+    }
+    if (patch.push?.rotateSecret && !push) {
+      return fail("invalid_request", "push.rotateSecret needs a push subscription");
+    }
     const topicCreated = !this.#store.meta;
-    this.#changes.apply(() => {
+    const secret = this.#changes.apply(() => {
       const now = Date.now();
       this.#store.ensure(this.#name, now);
       if (existing) {
         subscriptions.configure(existing, patch);
         this.#store.delivery.backlog.forget(name); // its filter may have changed
       } else subscriptions.create(name, now, cursorFor(this.#store, patch.startAt ?? "latest"), patch);
+      if (!push) return null;
+      const grace = patch.push?.secretGrace ?? DEFAULT_SECRET_GRACE_MS;
+      return pushState.ensureSecret(name, now, patch.push?.rotateSecret === true, grace);
     });
+    this.#forgetPush(name);
     if (topicCreated) await this.#registration.register();
     const subscription = subscriptions.get(name) as Subscription;
-    return ok({ created: !existing, subscription: this.#subscriptionInfo(subscription) });
+    const info = this.#subscriptionInfo(subscription);
+    return ok({ created: !existing, subscription: info, ...(secret ? { secret } : {}) });
   }
 
   getSubscription(name: string): Result<SubscriptionInfo> {
@@ -115,7 +138,10 @@ export class TopicAdmin {
       subscriptions.delete(name);
       delivery.forget(name);
       delivery.backlog.forget(name);
+      this.#store.pushState.delete(name);
+      this.#store.redrives.delete(name);
     });
+    this.#forgetPush(name);
     this.#endpoint.closeSubscription(name);
     this.#polls.wakeAll(name);
     return ok({ deleted: true });
@@ -155,6 +181,8 @@ export class TopicAdmin {
 
   #subscriptionInfo(subscription: Subscription): SubscriptionInfo {
     const consumers = this.#endpoint.consumers(subscription.name);
-    return subscriptionInfo(this.#store.log, this.#store.delivery, subscription, consumers);
+    const info = subscriptionInfo(this.#store.log, this.#store.delivery, subscription, consumers);
+    if (subscription.config.push) info.stats.push = this.#store.pushState.health(subscription.name);
+    return info;
   }
 }

@@ -11,6 +11,10 @@ export interface AlarmSources {
   registered(): boolean;
   /** When failed housekeeping (a dead-letter copy, registration) is tried again; 0 = not failed. */
   retryAt(): number;
+  /** When push subscriptions held back by their rate or a receiver's pause may send again. */
+  pushDue(): number | null;
+  /** When the topic expires as a stream (its TTL or expiry time). */
+  expiry(): number | null;
 }
 
 /**
@@ -63,6 +67,8 @@ export class Alarm {
       this.#store.routes.nextDue(log.counters.nextSeq, now),
       log.keys.nextExpiry(),
       this.#sources.socketExpiry(),
+      this.#sources.pushDue(),
+      this.#sources.expiry(),
     ];
     // Dead letters are copied at once; registration is already under way and only needs a retry.
     if (delivery.deadLetters.any) times.push(retryAt || now);

@@ -1,3 +1,4 @@
+import { mergePush } from "../protocol/push-config";
 import type {
   SubscriptionConfig,
   SubscriptionConfigPatch,
@@ -17,6 +18,8 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
 };
 
 export const DEFAULT_SUBSCRIPTION_CONFIG: SubscriptionConfig = {
+  paused: false,
+  push: null,
   ackTimeout: 30_000,
   maxAttempts: null,
   backoff: { min: 1_000, max: 60_000 },
@@ -44,7 +47,10 @@ export function mergeSubscriptionConfig(
   base: SubscriptionConfig,
   patch: SubscriptionConfigPatch,
 ): SubscriptionConfig {
-  const { startAt: _startAt, ...rest } = patch;
+  const { startAt: _startAt, push, ...rest } = patch;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined, backoff: { ...base.backoff, ...patch.backoff } };
+  const merged = { ...base, ...defined, backoff: { ...base.backoff, ...patch.backoff } };
+  if (push === null) merged.push = null;
+  else if (push !== undefined) merged.push = mergePush(base.push, push);
+  return merged;
 }

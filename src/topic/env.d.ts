@@ -9,6 +9,8 @@ interface TopicLimitVars {
   MAX_SOCKETS_PER_SUBJECT?: string;
   /** Most long-polls parked on one topic at once (default 1,000). */
   MAX_LONG_POLLS_PER_TOPIC?: string;
+  /** `true` lets push subscriptions call `http:` and loopback receivers (local development only). */
+  PUSH_ALLOW_PRIVATE?: string;
 }
 
 interface Env extends TopicLimitVars {}

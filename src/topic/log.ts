@@ -132,11 +132,12 @@ export class Log {
       if (receipt.duplicate) continue;
       const attributes = Object.keys(message.attributes).length ? JSON.stringify(message.attributes) : null;
       this.#sql.run(
-        "INSERT INTO messages (seq, id, published_at, deliver_at, key, attributes, content_type, body, reply_to, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (seq, id, published_at, deliver_at, expires_at, key, attributes, content_type, body, reply_to, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         receipt.seq,
         receipt.id,
         now,
-        now + (message.delay ?? 0),
+        Math.max(now, message.deliverAt ?? now + (message.delay ?? 0)),
+        message.expiresAt ?? (message.ttl === undefined ? null : now + message.ttl),
         message.key ?? null,
         attributes,
         message.contentType,
@@ -278,7 +279,7 @@ export class Log {
   /** What delivery decides on, without bodies: messages with seq > `after`, oldest first. */
   heads(after: number, limit: number): MessageHead[] {
     return this.#sql.all<MessageHead>(
-      `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+      `SELECT seq, deliver_at, expires_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
       after,
       limit,
     );
@@ -297,7 +298,7 @@ export class Log {
     const last = sizes[fitting(sizes, maxBytes) - 1];
     if (!last) return [];
     return this.#sql.all<HeadWithBody>(
-      `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size, content_type, body FROM messages
+      `SELECT seq, deliver_at, expires_at, key, attributes, ${SIZE} AS size, content_type, body FROM messages
        WHERE seq > ? AND seq <= ? ORDER BY seq`,
       after,
       last.seq,
@@ -318,7 +319,7 @@ export class Log {
   sizes(seqs: number[]): Map<number, MessageHead> {
     if (seqs.length === 0) return new Map();
     const rows = this.#sql.all<MessageHead>(
-      `SELECT seq, deliver_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq IN (SELECT value FROM json_each(?))`,
+      `SELECT seq, deliver_at, expires_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq IN (SELECT value FROM json_each(?))`,
       JSON.stringify(seqs),
     );
     return new Map(rows.map((row) => [row.seq, row]));

@@ -30,6 +30,13 @@ export class Publishing {
   }
 
   publish(messages: PublishInput[], options: PublishOptions = {}): Promise<Result<PublishReceipt[]>> {
+    // A closed stream (Durable Streams, ./streams.ts) takes no more messages from any API, nor
+    // does one deleted while its forks hold its name.
+    const { closed, deleted } = this.#store.stream.current;
+    if (closed || deleted) {
+      const why = deleted ? "was deleted as a stream" : "is closed as a stream";
+      return Promise.resolve(fail("conflict", `the topic ${why}: it takes no more messages`));
+    }
     const meta = this.#store.meta;
     if (!meta && options.ifExists) return Promise.resolve(noTopic());
     const schema = meta?.config.schema ?? null;

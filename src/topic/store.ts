@@ -3,7 +3,11 @@ import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
+import { Producers } from "./producers";
+import { PushState } from "./push-state";
+import { RedrivePositions } from "./redrive-positions";
 import { RouteState } from "./route-state";
+import { StreamStates } from "./stream-state";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -23,6 +27,10 @@ import { Subscriptions } from "./subscriptions";
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
+ * | `push_state` | ./push-state.ts |
+ * | `redrives` | ./redrive-positions.ts |
+ * | `stream` | ./stream-state.ts |
+ * | `producers` | ./producers.ts |
  * | `routes` | ./route-state.ts |
  */
 export class TopicStore {
@@ -30,6 +38,10 @@ export class TopicStore {
   readonly log: Log;
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
+  readonly pushState: PushState;
+  readonly redrives: RedrivePositions;
+  readonly stream: StreamStates;
+  readonly producers: Producers;
   readonly routes: RouteState;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
@@ -44,6 +56,10 @@ export class TopicStore {
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
+    this.pushState = new PushState(this.sql);
+    this.redrives = new RedrivePositions(this.sql);
+    this.stream = new StreamStates(this.sql);
+    this.producers = new Producers(this.sql);
     this.routes = new RouteState(this.sql);
     this.load();
   }
@@ -100,12 +116,16 @@ export class TopicStore {
       this.log.unload();
       this.subscriptions.unload();
       this.delivery.unload();
+      this.pushState.unload();
+      this.stream.unload();
       this.routes.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
+    this.pushState.load();
+    this.stream.load();
     this.routes.load();
   }
 }

@@ -5,10 +5,12 @@ import { batchSchema, readQuerySchema } from "../../protocol/http";
 import { lastEventIdSchema } from "../../protocol/http-consumers";
 import { LIMITS } from "../../protocol/limits";
 import type { ReadOptions } from "../../protocol/topic-rpc";
+import { producerHeaders } from "../ds/headers";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { rateLimit, wantsEventStream } from "../middleware/rate-limit";
+import { publishAsProducer } from "../producer-publish";
 import { headerInput, rawMessage } from "../raw-message";
 import { sseResponse } from "../sse";
 import { callTopic } from "../topic-call";
@@ -27,6 +29,8 @@ export const messageRoutes = new Hono<BrokerEnv>();
 messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
   const input = await rawMessage(c, { publish: true, idempotency: true });
+  const producer = producerHeaders(c);
+  if (producer) return publishAsProducer(c, topic, [input], producer, ([r], p) => ({ ...r, producer: p }));
   const keyed = input.idempotencyKey !== undefined;
   const [receipt] = unwrap(await callTopic(c.env, topic, (t) => t.publish([input]), { idempotent: keyed }));
   return c.json(receipt, 201);
@@ -59,7 +63,9 @@ messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 /** Publishes up to 1,000 messages atomically: every entry is validated before any is written. */
 messageRoutes.post("/:topic/batch", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
-  const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
+  const { messages, producer } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
+  if (producer)
+    return publishAsProducer(c, topic, messages, producer, (r, p) => ({ messages: r, producer: p }));
   const keyed = messages.every((m) => m.idempotencyKey !== undefined);
   const receipts = unwrap(await callTopic(c.env, topic, (t) => t.publish(messages), { idempotent: keyed }));
   return c.json({ messages: receipts }, 201);

@@ -14,6 +14,7 @@ import { copyLoop } from "../copy-loops";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
+import { checkPushTarget } from "../push-endpoint";
 import { callTopic } from "../topic-call";
 import { subscriptionView } from "../views";
 
@@ -35,6 +36,8 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const patch: SubscriptionConfigPatch = await bodyInput(c, subscriptionPutSchema);
+  // A receiver the broker must not call is refused here, and again before every delivery.
+  checkPushTarget(c.env, patch.push, new URL(c.req.url).host);
   // A dead letter published back into its own topic would come round again for ever.
   if (patch.deadLetterTopic === topic) {
     throw new ProblemError("invalid_request", "deadLetterTopic must not be the subscription's own topic");
@@ -58,7 +61,9 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
   }
   const result = unwrap(await callTopic(c.env, topic, (t) => t.putSubscription(sub, patch)));
   if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
-  return c.json(result.subscription, result.created ? 201 : 200);
+  // A push subscription's signing secret is answered once, to the admin who made it, never again.
+  const answer = result.secret ? { ...result.subscription, secret: result.secret } : result.subscription;
+  return c.json(answer, result.created ? 201 : 200);
 });
 
 subscriptionRoutes.get(SUBSCRIPTION, requireRight("subscribe"), async (c) => {
@@ -112,6 +117,20 @@ subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, requireRight("subscribe"), async
   return c.json(unwrap(await callTopic(c.env, topic, (t) => t.seek(sub, to))));
 });
 
-for (const verb of ["pull", "ack", "nack", "extend", "seek"]) {
+/** Acks at once everything published so far that the subscription has not acked. */
+subscriptionRoutes.post(`${SUBSCRIPTION}/purge`, requireRight("admin"), async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.purge(sub), { idempotent: false })));
+});
+
+/** Gives the subscription's dead letters back to it, each once; `more` says to call again. */
+subscriptionRoutes.post(`${SUBSCRIPTION}/redrive`, requireRight("admin"), async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.redrive(sub))));
+});
+
+for (const verb of ["pull", "ack", "nack", "extend", "seek", "purge", "redrive"]) {
   subscriptionRoutes.all(`${SUBSCRIPTION}/${verb}`, methodNotAllowed("POST"));
 }
