@@ -6,8 +6,10 @@
  *   client    the SDK; imports only protocol
  *   auth      imports protocol
  *   topic, registry   the Durable Objects; import protocol and storage
+ *   inbox     a requester's inbox (request/reply), a Durable Object; imports protocol
  *   edge      relays and sessions; import protocol, storage and auth (a session checks rights)
  *   http      the worker; composes all of the above
+ *   worker    the published types of the RPC entrypoint (`edge-broker/worker`); imports protocol
  *   index.ts  the entry point; nothing imports it
  *
  * Type-only imports count: a type is a dependency too.
@@ -41,6 +43,8 @@ module.exports = {
     layer("auth-imports-protocol", "auth", ["auth", "protocol"]),
     layer("topic-imports-protocol-and-storage", "topic", ["topic", "protocol", "storage"]),
     layer("registry-imports-protocol-and-storage", "registry", ["registry", "protocol", "storage"]),
+    layer("inbox-imports-protocol", "inbox", ["inbox", "protocol"]),
+    layer("worker-types-import-protocol", "worker", ["worker", "protocol"]),
     layer("edge-imports-protocol-storage-and-auth", "edge", ["edge", "protocol", "storage", "auth"]),
     {
       name: "nothing-imports-the-entry-point",

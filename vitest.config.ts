@@ -1,5 +1,27 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/**
+ * The README's Worker that publishes through the `Broker` entrypoint: the first ```js block after
+ * the ```toml block that binds it, in "Push to webhooks and Workers". Run as written by
+ * test/worker/readme-rpc.test.ts, bound as that ```toml block says, which is checked here: the
+ * binding `BROKER`, the entrypoint `Broker`, and the service named as in wrangler.toml.
+ */
+function readmeWorker(): string {
+  const read = (file: string) => readFileSync(new URL(file, import.meta.url), "utf8");
+  const readme = read("./README.md");
+  const start = readme.indexOf("\n## Push to webhooks and Workers");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  const after = section.slice(section.indexOf("```toml"));
+  const toml = /```toml\n([\s\S]*?)```/.exec(after)?.[1]?.trim();
+  const block = /```js\n([\s\S]*?)```/.exec(after)?.[1];
+  const service = /^name = "([^"]+)"/m.exec(read("./wrangler.toml"))?.[1];
+  const binding = `services = [{ binding = "BROKER", service = "${service}", entrypoint = "Broker" }]`;
+  if (start < 0 || !block || toml !== binding)
+    throw new Error(`README.md lost the Worker that calls env.BROKER, or its binding: ${binding}`);
+  return block;
+}
 
 export default defineConfig({
   test: {
@@ -21,6 +43,27 @@ export default defineConfig({
                 MAX_SOCKETS_PER_SUBJECT: "3",
                 MAX_LONG_POLLS_PER_TOPIC: "200",
               },
+              // A second Worker: it publishes through the broker's RPC entrypoint and receives
+              // push subscriptions over this service binding (test/worker/push-service.test.ts).
+              serviceBindings: { RECEIVER: "push-receiver", README_WORKER: "readme-worker" },
+              workers: [
+                {
+                  name: "push-receiver",
+                  modules: true,
+                  scriptPath: "./test/worker/fixtures/push-receiver.mjs",
+                  compatibilityDate: "2026-08-01",
+                  // The Worker under test runs as the pool's runner, under this name.
+                  serviceBindings: { BROKER: { name: "vitest-plugin-runner-worker", entrypoint: "Broker" } },
+                },
+                {
+                  // The README's Worker, its text as written, bound as the README binds it.
+                  name: "readme-worker",
+                  modules: true,
+                  script: readmeWorker(),
+                  compatibilityDate: "2026-08-01",
+                  serviceBindings: { BROKER: { name: "vitest-plugin-runner-worker", entrypoint: "Broker" } },
+                },
+              ],
             },
           }),
         ],

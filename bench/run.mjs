@@ -7,7 +7,7 @@
  *
  *   npm run bench                       # full run: 3 repetitions, under 10 minutes
  *   npm run bench -- --quick            # 1 repetition, short phases, under 2 minutes
- *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, audience
+ *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route, audience
  *   npm run bench -- --no-peer          # skip nginx + nchan even when installed
  *   npm run bench -- --profile          # V8 CPU profiles of the broker instead of the scenarios
  *   npm run bench -- --only audience --audience 5000,10000   # scenario 6 with other audiences
@@ -26,6 +26,7 @@ import {
   deliverTable,
   fanoutTable,
   publishTable,
+  routeTable,
   targets,
 } from "./lib/report.mjs";
 import { startRuntime } from "./lib/runtime.mjs";
@@ -36,6 +37,8 @@ import { runDeliver } from "./scenarios/deliver.mjs";
 import { runFanout } from "./scenarios/fanout.mjs";
 import { runProfile } from "./scenarios/profile.mjs";
 import { CEILINGS, PUBLISH_SHAPES, runPublish } from "./scenarios/publish.mjs";
+import { pushTable, runPush } from "./scenarios/push.mjs";
+import { runRoute } from "./scenarios/route.mjs";
 
 const MODES = {
   full: {
@@ -58,7 +61,7 @@ const MODES = {
     audienceSizes: [1_000],
   },
 };
-const SCENARIOS = ["publish", "deliver", "fanout", "cost", "audience"];
+const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route", "audience"];
 /** Scenario 2's fixed rates; half of scenario 1's best single-message throughput is added. */
 const DELIVER_RATES = [100, 500, 1_000];
 /** Live sockets a topic holds before tails go to relays, in the bench's runtime (runtime-server.mjs). */
@@ -176,8 +179,16 @@ try {
     section("5. cost per message (from the topic's usage counters)");
     results.cost = await runCost({ broker, log });
   }
+  if (only.includes("push")) {
+    section("6. push to a webhook on loopback (maxInFlight 32)");
+    results.push = await runPush({ broker, ceilingHttp, mode, pids: pids.broker, log });
+  }
+  if (only.includes("route")) {
+    section("7. routing: one route with a filter and a transform, beside a plain publish");
+    results.route = await runRoute({ broker, mode, pids, log });
+  }
   if (only.includes("audience")) {
-    section("6. a topic's audience across relays (a relay per 250 sockets)");
+    section("8. a topic's audience across relays (a relay per 250 sockets)");
     results.audience = await runAudience({
       runtime,
       broker,
@@ -225,7 +236,9 @@ function render(r) {
   if (r.deliver) parts.push("### 2. Publish → deliver\n", deliverTable(r.deliver), "");
   if (r.fanout) parts.push("### 3. Fan-out\n", fanoutTable(r.fanout), "");
   if (r.cost) parts.push("### 5. Cost\n", costTable(r.cost), "");
-  if (r.audience) parts.push("### 6. Audience across relays\n", audienceTable(r.audience), "");
+  if (r.push) parts.push("### 6. Push to a webhook\n", pushTable(r.push), "");
+  if (r.route) parts.push("### 7. Routing\n", routeTable(r.route), "");
+  if (r.audience) parts.push("### 8. Audience across relays\n", audienceTable(r.audience), "");
   if (!r.profile) parts.push("### Targets\n", targets(r));
   return parts.join("\n");
 }

@@ -72,6 +72,7 @@ const mf = new Miniflare(
           MAX_SOCKETS_PER_RELAY: process.env.BENCH_SOCKETS_PER_RELAY ?? "250",
           MAX_SOCKETS_PER_TOPIC: "100000",
           MAX_RELAYS_PER_TOPIC: "1000",
+          PUSH_ALLOW_PRIVATE: "true",
         },
         durableObjects: {
           TOPIC: { className: "Topic", useSQLite: true },

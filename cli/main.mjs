@@ -27,7 +27,10 @@ const COMMANDS = {
   pub,
   sub,
   tail,
-  subs: { summary: "List, create, inspect, delete and seek subscriptions (ls, create, info, rm, seek)" },
+  subs: {
+    summary:
+      "List, create, inspect, delete, seek, pause, resume, purge and redrive subscriptions (ls, create, info, rm, seek, pause, resume, purge, redrive)",
+  },
   token,
 };
 

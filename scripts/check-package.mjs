@@ -3,8 +3,10 @@
  * `npm run check:package`: the npm package as a user gets it. Packs it with `npm pack` (whose
  * prepack builds the SDK from nothing), checks what the tarball holds, installs it offline into
  * a scratch project, type-checks an import of `edge-broker/client` there under the module
- * resolutions TypeScript users have, and runs the README's "Client SDK" example from there,
- * exactly as written, against a real broker (`npm start`'s script, via the e2e harness).
+ * resolutions TypeScript users have, and a Worker typing its binding to the RPC entrypoint with
+ * `Service<import("edge-broker/worker").Broker>` (against the Workers runtime types, as a Worker
+ * has them), and runs the README's "Client SDK" example from there, exactly as written, against
+ * a real broker (`npm start`'s script, via the e2e harness).
  *
  * The README's example talks to `http://127.0.0.1:8787`, where `npm start` listens; the broker
  * here gets a free port, and that origin is the one thing replaced in the example's text.
@@ -26,7 +28,18 @@ const ALLOWED = [
   /^CHANGELOG\.md$/,
   /^LICENSE$/,
   /^dist\/(client|protocol)\/[\w.-]+\.(js|d\.ts|js\.map)$/,
+  /^dist\/worker\/[\w.-]+\.d\.ts$/,
 ];
+/** The Workers runtime types (`Service`, `Rpc`), which a user's Worker has from its own setup. */
+const WORKERS_TYPES = path.join(ROOT, "node_modules", "@cloudflare", "workers-types", "index.d.ts");
+/** Module and resolution pairs TypeScript users compile with. */
+const RESOLUTIONS = [
+  ["nodenext", "nodenext"],
+  ["esnext", "bundler"],
+  ["esnext", "node10"],
+];
+
+const TSC = path.join(ROOT, "node_modules", ".bin", "tsc");
 
 const work = mkdtempSync(path.join(tmpdir(), "edge-broker-package-"));
 const counts = { passed: 0, failed: 0 };
@@ -43,7 +56,7 @@ const check = async (name, fn) => {
 
 try {
   // From nothing, so the tarball's dist/ is what prepack built.
-  for (const dir of ["dist/client", "dist/protocol"])
+  for (const dir of ["dist/client", "dist/protocol", "dist/worker"])
     rmSync(path.join(ROOT, dir), { recursive: true, force: true });
   run("npm", ["pack", "--pack-destination", work], { cwd: ROOT });
   const tarball = path.join(
@@ -51,14 +64,19 @@ try {
     readdirSync(work).find((file) => file.endsWith(".tgz")),
   );
 
-  await check("the tarball holds the SDK and nothing of the worker", () => {
+  await check("the tarball holds the SDK, the worker's types and nothing of the worker", () => {
     const files = run("tar", ["-tzf", tarball])
       .split("\n")
       .filter(Boolean)
       .map((file) => file.replace(/^package\//, ""));
     const stray = files.filter((file) => file !== "package.json" && !ALLOWED.some((re) => re.test(file)));
     if (stray.length) throw new Error(`unexpected files: ${stray.join(", ")}`);
-    for (const needed of ["dist/client/index.js", "dist/client/index.d.ts", "CHANGELOG.md"]) {
+    for (const needed of [
+      "dist/client/index.js",
+      "dist/client/index.d.ts",
+      "dist/worker/index.d.ts",
+      "CHANGELOG.md",
+    ]) {
       if (!files.includes(needed)) throw new Error(`${needed} is missing`);
     }
     const pkg = JSON.parse(run("tar", ["-xzOf", tarball, "package/package.json"]));
@@ -96,15 +114,52 @@ try {
         "",
       ].join("\n"),
     );
-    const tsc = path.join(ROOT, "node_modules", ".bin", "tsc");
     const common = ["--noEmit", "--strict", "--target", "es2022", "--lib", "es2022,dom", "check.ts"];
-    for (const [module, resolution] of [
-      ["nodenext", "nodenext"],
-      ["esnext", "bundler"],
-      ["esnext", "node10"],
-    ]) {
-      run(tsc, [...common, "--module", module, "--moduleResolution", resolution], { cwd: project });
+    for (const [module, resolution] of RESOLUTIONS) {
+      run(TSC, [...common, "--module", module, "--moduleResolution", resolution], { cwd: project });
     }
+  });
+
+  await check("a Worker's binding typed Service<Broker> from edge-broker/worker calls the entrypoint", () => {
+    writeFileSync(
+      path.join(project, "worker.ts"),
+      [
+        'import type { Broker, JsonValue } from "edge-broker/worker";',
+        "",
+        "interface Env {",
+        "  BROKER: Service<Broker>;",
+        "}",
+        "",
+        "export default {",
+        "  async fetch(request: Request, env: Env) {",
+        '    const { seq } = await env.BROKER.publish("orders", await request.json(), { key: "customer-7" });',
+        '    const { messages, epoch } = await env.BROKER.pull("orders", "billing", { max: 10 });',
+        "    const data: (JsonValue | undefined)[] = messages.map((m) => m.data);",
+        '    const { acked } = await env.BROKER.ack("orders", "billing", messages.map((m) => m.seq), { epoch });',
+        '    const { next } = await env.BROKER.read("orders", { after: seq - 1 });',
+        "    // @ts-expect-error: the entrypoint has no such method",
+        '    await env.BROKER.subscribe("orders");',
+        "    return Response.json({ seq, data, acked, next });",
+        "  },",
+        "} satisfies ExportedHandler<Env>;",
+        "",
+      ].join("\n"),
+    );
+    // The runtime's types replace the DOM's: no `dom` lib, as in a Worker.
+    const common = [
+      "--noEmit",
+      "--strict",
+      "--target",
+      "es2022",
+      "--lib",
+      "es2022",
+      "worker.ts",
+      WORKERS_TYPES,
+    ];
+    for (const [module, resolution] of RESOLUTIONS) {
+      run(TSC, [...common, "--module", module, "--moduleResolution", resolution], { cwd: project });
+    }
+    return "publish, pull, ack and read typed under nodenext, bundler and node10";
   });
 
   await check("the README's SDK example runs from the installed package", async () => {

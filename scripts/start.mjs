@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the broker on workerd (`wrangler dev`), SQLite state on disk
- * under `.wrangler/state`, listening on 127.0.0.1:8787, auth off.
+ * under `.wrangler/state`, listening on 127.0.0.1:8787, auth off, and push subscriptions
+ * allowed to call receivers on this machine (`PUSH_ALLOW_PRIVATE=true`).
  *
  * Every argument after `npm start --` goes to `wrangler dev` after the
  * defaults, so it wins: `--port 9000`, `--persist-to /tmp/broker`,
@@ -48,7 +49,9 @@ const auth = userVar("AUTH") ?? "off";
 
 // wrangler turns a repeated flag into an array and then rejects it, so a
 // default is only passed when the user did not choose the value.
-const args = ["dev", "--var", "AUTH:off"];
+// PUSH_ALLOW_PRIVATE lets push subscriptions call a receiver on this machine (http://127.0.0.1:…);
+// a deployment refuses such receivers (wrangler.toml does not set it).
+const args = ["dev", "--var", "AUTH:off", "--var", "PUSH_ALLOW_PRIVATE:true"];
 if (flag("ip") === undefined) args.push("--ip", DEFAULTS.ip);
 if (flag("port") === undefined) args.push("--port", DEFAULTS.port);
 if (flag("persist-to") === undefined) args.push("--persist-to", DEFAULTS.persistTo);

@@ -1,5 +1,5 @@
 /**
- * Scenario 6: a topic's live audience across relays. The bench's runtime hands live tails to
+ * Scenario 8: a topic's live audience across relays. The bench's runtime hands live tails to
  * relays past 250 sockets a topic (MAX_SOCKETS_PER_RELAY; 5,000 deployed), so:
  *
  * - **largest audience**: N live tails of one topic (most of them on relays), then single

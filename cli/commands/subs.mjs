@@ -1,5 +1,6 @@
 /**
- * `edge-broker subs ls | create | info | rm | seek`: a topic's subscriptions, over the HTTP API
+ * `edge-broker subs ls | create | info | rm | seek | pause | resume | purge | redrive`: a topic's
+ * subscriptions, over the HTTP API
  * (`/v1/topics/{topic}/subscriptions/…`).
  */
 import { duration, integerOption, JSON_OPTION, pairsOption, UsageError } from "../args.mjs";
@@ -166,12 +167,10 @@ const seek = {
 };
 
 /**
- * Verbs whose broker API this version does not serve: `paused` in the subscription PUT,
- * `POST …/purge` (answers `{purged}`) and `POST …/redrive` (answers `{redriven}`). They are not
- * in {@link SUBS}, so `subs` neither lists nor accepts them, until the broker answers those
- * routes.
+ * Operating a subscription: `paused` in the subscription PUT, `POST …/purge` (answers
+ * `{purged}`) and `POST …/redrive` (answers `{redriven}`).
  */
-export const SUBS_NEEDING_BROKER_SUPPORT = {
+const OPERATIONS = {
   pause: pauseCommand(true),
   resume: pauseCommand(false),
   purge: {
@@ -218,7 +217,7 @@ function pauseCommand(paused) {
 }
 
 /** The `subs` commands, in the order help lists them. */
-export const SUBS = { ls, create, info, rm, seek };
+export const SUBS = { ls, create, info, rm, seek, ...OPERATIONS };
 
 /**
  * `earliest`, `latest`, a seq (`{seq}`) or an ISO 8601 time (`{time}`), as `startAt` takes them.

@@ -1,10 +1,14 @@
+import type { ReplyMessage } from "../protocol/message.js";
 import { isValidName } from "../protocol/names.js";
+import type { Duration } from "../protocol/ws-frames.js";
 import type { ConnectionOptions } from "./connection.js";
 import { BrokerError } from "./errors.js";
 import { type LiveOptions, LiveTail } from "./live.js";
+import { Reply } from "./message.js";
 import {
   type BatchMessage,
   batchEntry,
+  headerPublish,
   type MessageData,
   type PublishOptions,
   type PublishReceipt,
@@ -24,6 +28,18 @@ import { Transport, type TransportOptions } from "./transport.js";
  * const broker = new Broker({ url: "https://broker.example.com", token: () => getFreshToken() });
  */
 export interface BrokerOptions extends TransportOptions, ConnectionOptions {}
+
+/** Options of {@link Broker.request}. */
+export interface RequestOptions {
+  /** How long to wait for a reply: ms or `"5s"` (the broker's default is 5 s, its most 30 s). */
+  timeout?: Duration;
+  contentType?: string;
+  /** Sent as headers: lower-case names, visible ASCII values. */
+  attributes?: Record<string, string>;
+  /** Carried by the request and its reply (the broker makes one when this is left out). */
+  correlationId?: string;
+  signal?: AbortSignal;
+}
 
 /**
  * A client of one edge-broker deployment. It runs unchanged in browsers, Node ≥ 22,
@@ -86,28 +102,60 @@ export class Broker {
   }
 
   /**
-   * Publishes up to 1,000 messages atomically: all are stored, in order, or none.
+   * Publishes up to 1,000 messages atomically: all are stored, in order, or none. With
+   * `producer` (an idempotent producer's id, epoch and the seq of this request, from 0 in each
+   * epoch), the broker stores the request once: a retry of a request it already stored resolves
+   * to `[]`.
    *
    * @example
    * const receipts = await broker.publishBatch("orders", [
    *   { data: { id: 1 }, key: "customer-7" },
    *   { data: "plain text", attributes: { kind: "note" } },
    * ]);
+   * await broker.publishBatch("orders", [{ data: { id: 2 } }], { producer: { id: "billing-1", epoch: 0, seq: 0 } });
    */
   async publishBatch(
     topic: string,
     messages: BatchMessage[],
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; producer?: { id: string; epoch: number; seq: number } } = {},
   ): Promise<PublishReceipt[]> {
     checkName(topic, "topic");
-    const init: Parameters<Transport["request"]>[2] = { json: { messages: messages.map(batchEntry) } };
+    const json: Record<string, unknown> = { messages: messages.map(batchEntry) };
+    if (options.producer !== undefined) json.producer = options.producer;
+    const init: Parameters<Transport["request"]>[2] = { json };
     if (options.signal !== undefined) init.signal = options.signal;
-    const answer = await this.#transport.request<{ messages: PublishReceipt[] }>(
+    const answer = await this.#transport.request<{ messages?: PublishReceipt[] }>(
       "POST",
       ["v1", "topics", topic, "batch"],
       init,
     );
-    return answer.messages;
+    return answer.messages ?? [];
+  }
+
+  /**
+   * Publishes a request and resolves with its first reply. Rejects with a {@link BrokerError}
+   * `reply_timeout` when none came in time, and `no_responders` at once when no subscription
+   * (or route) of the topic could see the request. Aborting `signal` cancels the wait: a reply
+   * that comes after it is refused.
+   *
+   * @example
+   * const reply = await broker.request("inventory.check", { sku: "BK-1" }, { timeout: "2s" });
+   * console.log(reply.json());
+   */
+  async request(topic: string, data: MessageData, options: RequestOptions = {}): Promise<Reply> {
+    checkName(topic, "topic");
+    const { timeout, signal, ...fields } = options;
+    const init: Parameters<Transport["request"]>[2] = {
+      ...headerPublish(data, fields),
+      query: { timeout: timeout === undefined ? undefined : String(timeout) },
+    };
+    if (signal !== undefined) init.signal = signal;
+    const wire = await this.#transport.request<ReplyMessage>(
+      "POST",
+      ["v1", "topics", topic, "requests"],
+      init,
+    );
+    return new Reply(wire);
   }
 
   /**
@@ -140,7 +188,7 @@ export class Broker {
    */
   live(topic: string, options: LiveOptions = {}): LiveTail {
     checkName(topic, "topic");
-    return new LiveTail(this.#session, topic, options);
+    return new LiveTail(this.#transport, this.#session, topic, options);
   }
 }
 

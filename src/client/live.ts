@@ -2,11 +2,13 @@ import type { WireMessage } from "../protocol/message.js";
 import type { ServerFrame } from "../protocol/ws-frames.js";
 import type { ConnectionOptions } from "./connection.js";
 import type { BrokerError } from "./errors.js";
-import { Message } from "./message.js";
+import { Message, type Replier } from "./message.js";
 import { Queue } from "./queue.js";
+import { replyVia } from "./replies.js";
 import type { Channel, Session } from "./session.js";
 import type { ConnectionStatus } from "./status.js";
 import { TailState } from "./tail-state.js";
+import type { Transport } from "./transport.js";
 
 /** Options of {@link Broker.live}. */
 export interface LiveOptions extends ConnectionOptions {
@@ -42,11 +44,14 @@ export class LiveTail extends EventTarget implements AsyncIterable<Message> {
   readonly #connection: Channel;
   readonly #queue: Queue<Message>;
 
-  constructor(session: Session, topic: string, options: LiveOptions = {}) {
+  readonly #replier: Replier;
+
+  constructor(transport: Transport, session: Session, topic: string, options: LiveOptions = {}) {
     super();
     this.topic = topic;
     this.#state = new TailState(options);
     this.#queue = new Queue(() => this.close());
+    this.#replier = replyVia(transport);
     this.#connection = session.open(
       {
         subscribing: async () => ({ topic, ...this.#state.query() }),
@@ -92,6 +97,6 @@ export class LiveTail extends EventTarget implements AsyncIterable<Message> {
   }
 
   #receive(wire: WireMessage): void {
-    if (this.#state.accept(wire)) this.#queue.push(new Message(wire));
+    if (this.#state.accept(wire)) this.#queue.push(new Message(wire, this.#replier));
   }
 }

@@ -1,10 +1,13 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { auth } from "../auth/middleware";
 import { VERSION } from "../protocol/version";
+import { H } from "./ds/headers";
+import { streamProtocolRoutes } from "./ds/routes";
 import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
+import { replyRoutes, requestRoutes } from "./routes/requests";
 import { sessionRoutes } from "./routes/sessions";
 import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
@@ -47,3 +50,30 @@ app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
 app.route("/v1/topics", messageRoutes);
 app.route("/v1/topics", subscriptionRoutes);
+app.route("/v1/topics", requestRoutes);
+app.route("/v1/replies", replyRoutes);
+
+// Durable Streams (DESIGN.md §9) on the same topics, behind the same auth. Its reads set their own
+// Cache-Control: the protocol lets a range that can no longer change be cached.
+app.use(
+  "/ds/*",
+  browserCors({
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "DELETE"],
+    exposeHeaders: [
+      H.nextOffset,
+      H.upToDate,
+      H.cursor,
+      H.closed,
+      H.ttl,
+      H.expiresAt,
+      H.sseEncoding,
+      H.producerEpoch,
+      H.producerSeq,
+      H.expectedSeq,
+      H.receivedSeq,
+      "ETag",
+    ],
+  }),
+);
+app.use("/ds/*", auth());
+app.route("/ds", streamProtocolRoutes);

@@ -74,7 +74,6 @@ const BROKER_FIELDS = new Set([
   "seq",
   "id",
   "publishedAt",
-  "deliverAt",
   "attempt",
   "leaseExpiresAt",
   "epoch",

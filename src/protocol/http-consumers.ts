@@ -4,11 +4,12 @@
  * `parseInput`.
  */
 import * as z from "zod";
-import { filterAttributesSchema } from "./attributes";
 import { boolean, duration, field, integer, integerParam } from "./fields";
+import { filterSchema } from "./filter-schema";
 import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
 import { isValidName } from "./names";
+import { pushPatchSchema } from "./push-config";
 import type { SeekTarget, StartAt } from "./topic-rpc";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
@@ -61,8 +62,10 @@ export const subscriptionPutSchema = z.strictObject({
       ? (value as string | null)
       : undefined,
   ).optional(),
-  filter: z.strictObject({ attributes: filterAttributesSchema }).nullable().optional(),
+  filter: filterSchema.optional(),
   ordered: boolean.optional(),
+  paused: boolean.optional(),
+  push: pushPatchSchema.nullable().optional(),
 });
 
 const seqs = field(

@@ -10,9 +10,14 @@ import type { ErrorCode } from "./errors";
 import { duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
+import { NAME_RULE } from "./names";
+import { CORRELATION_ID_BYTES, isCorrelationId, isReplyTo } from "./replies";
+import { deliverAtSchema, expiresAtSchema, scheduleProblem, ttlSchema } from "./schedule";
+import { routesSchema, topicSchemaSchema } from "./topic-config";
 import type { PublishInput } from "./topic-rpc";
 
 export { parseInput } from "./fields";
+export { NAME_RULE } from "./names";
 
 const SECOND = 1_000;
 const HOUR = 3_600_000;
@@ -35,10 +40,6 @@ const positiveDurationOrNull = field("must be a positive duration or null", (val
   return ms !== undefined && ms > 0 ? ms : undefined;
 });
 
-/** How a valid topic or subscription name looks, in words. */
-export const NAME_RULE =
-  "a name of 1 to 128 letters, digits, '.', '_' or '-' starting with a letter or digit";
-
 /** An ordering key or idempotency key. */
 export const keySchema = field(`must be a non-empty string of at most ${LIMITS.keyBytes} bytes`, (value) =>
   typeof value === "string" && value.length > 0 && byteLength(value) <= LIMITS.keyBytes ? value : undefined,
@@ -51,6 +52,17 @@ export const contentTypeSchema = field("must be a media type such as application
 
 /** A delivery delay of a published message. */
 export const delaySchema = duration(0, LIMITS.maxDelayMs);
+
+/** Where replies to a message go: a topic name, or an inbox (`_reply.` and 32 hex digits). */
+export const replyToSchema = field(`must be ${NAME_RULE}, or an inbox (_reply.…)`, (value) =>
+  isReplyTo(value) ? value : undefined,
+);
+
+/** What ties a reply to its request. */
+export const correlationIdSchema = field(
+  `must be 1 to ${CORRELATION_ID_BYTES} characters of visible ASCII (spaces only inside)`,
+  (value) => (isCorrelationId(value) ? value : undefined),
+);
 
 // ---- topics --------------------------------------------------------------------------------
 
@@ -70,6 +82,8 @@ export const topicPutSchema = z.strictObject({
     .optional(),
   onFull: oneOf("reject", "drop-oldest").optional(),
   dedupWindow: duration(0, 7 * DAY).optional(),
+  routes: routesSchema.optional(),
+  schema: topicSchemaSchema.optional(),
 });
 
 /** `GET /v1/topics` query. */
@@ -86,7 +100,18 @@ export const listTopicsQuerySchema = z.object({
 // ---- messages ------------------------------------------------------------------------------
 
 /** `POST /v1/topics/{topic}/messages` query; the body is the raw message. */
-export const publishQuerySchema = z.object({ delay: delaySchema.optional(), key: keySchema.optional() });
+export const publishQuerySchema = z
+  .object({
+    delay: delaySchema.optional(),
+    key: keySchema.optional(),
+    deliverAt: deliverAtSchema.optional(),
+    ttl: ttlSchema.optional(),
+    expiresAt: expiresAtSchema.optional(),
+  })
+  .superRefine((query, ctx) => {
+    const problem = scheduleProblem(query);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** `GET /v1/topics/{topic}/messages` query. */
 export const readQuerySchema = z.object({
@@ -177,15 +202,30 @@ const batchEntrySchema = z
     attributes: attributesSchema.optional(),
     key: keySchema.optional(),
     delay: delaySchema.optional(),
+    deliverAt: deliverAtSchema.optional(),
+    ttl: ttlSchema.optional(),
+    expiresAt: expiresAtSchema.optional(),
     idempotencyKey: keySchema.optional(),
+    replyTo: replyToSchema.optional(),
+    correlationId: correlationIdSchema.optional(),
   })
   .transform((entry, ctx): PublishInput => {
+    const problem = scheduleProblem(entry);
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return z.NEVER;
+    }
     const stored = messageBody(entry, ctx);
     if (!stored) return z.NEVER;
     const input: PublishInput = { ...stored, attributes: entry.attributes ?? {} };
     if (entry.key !== undefined) input.key = entry.key;
     if (entry.delay !== undefined) input.delay = entry.delay;
+    if (entry.deliverAt !== undefined) input.deliverAt = entry.deliverAt;
+    if (entry.ttl !== undefined) input.ttl = entry.ttl;
+    if (entry.expiresAt !== undefined) input.expiresAt = entry.expiresAt;
     if (entry.idempotencyKey !== undefined) input.idempotencyKey = entry.idempotencyKey;
+    if (entry.replyTo !== undefined) input.replyTo = entry.replyTo;
+    if (entry.correlationId !== undefined) input.correlationId = entry.correlationId;
     return input;
   });
 
@@ -198,6 +238,19 @@ const batchEntrySchema = z
  * parseInput(batchSchema, { messages: [{ data: { id: 7 } }, { data: "hi", contentType: "text/plain" }] });
  */
 export const batchSchema = z.strictObject({
+  producer: z
+    .strictObject({
+      id: field("must be a string of 1 to 256 characters", (value) =>
+        typeof value === "string" && value.length > 0 && value.length <= 256 ? value : undefined,
+      ),
+      epoch: field("must be a non-negative integer", (value) =>
+        Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined,
+      ),
+      seq: field("must be a non-negative integer", (value) =>
+        Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined,
+      ),
+    })
+    .optional(),
   messages: z
     .array(batchEntrySchema, { error: "must be an array of messages" })
     .min(1, { error: "must contain at least 1 message" })

@@ -2,9 +2,30 @@
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
  */
-import type { WireMessage } from "../protocol/message";
+import type { FilterPattern } from "./filter-pattern.js";
+import type { WireMessage } from "./message.js";
 
 export type FullPolicy = "reject" | "drop-oldest";
+
+/** A JSON Schema (2020-12) document: an object, or `true`/`false`. */
+export type JsonSchema = { [key: string]: string | number | boolean | null | object } | boolean;
+
+/**
+ * A route: every message of the topic that its filter matches is forwarded to the topic `to`,
+ * reshaped by its transform, in seq order and exactly once (DESIGN.md §3, "Routes").
+ */
+export interface RouteConfig {
+  name: string;
+  /** The topic messages are forwarded to. */
+  to: string;
+  filter: FilterPattern | null;
+  /** A JSONata expression over `{data, attributes, key, …}` giving `{data, attributes?, key?}`. */
+  transform: string | null;
+  /** Tries of one message before it goes to `deadLetterTopic` (or is counted `failed`). */
+  maxAttempts: number;
+  backoff: { min: number; max: number };
+  deadLetterTopic: string | null;
+}
 
 export interface TopicConfig {
   retention: {
@@ -16,13 +37,42 @@ export interface TopicConfig {
   onFull: FullPolicy;
   /** How long an idempotency key is remembered, ms. */
   dedupWindow: number;
+  /** Where messages are forwarded (in this order of names); none by default. */
+  routes: RouteConfig[];
+  /** What a JSON message must look like to be published; `null` = anything. */
+  schema: JsonSchema | null;
 }
 
-/** A partial update of a topic's config; omitted fields keep their value. */
+/** A partial update of a topic's config; omitted fields keep their value (`routes` is replaced whole). */
 export interface TopicConfigPatch {
   retention?: Partial<TopicConfig["retention"]>;
   onFull?: FullPolicy;
   dedupWindow?: number;
+  routes?: RouteConfig[];
+  schema?: JsonSchema | null;
+}
+
+/** What a route has done, and how far behind it is (DESIGN.md §3, "Routes"). */
+export interface RouteStats {
+  name: string;
+  /** Messages published and not yet forwarded (or passed over by the filter). */
+  lag: number;
+  /** The next seq to forward. */
+  cursor: number;
+  forwarded: number;
+  /** Messages the filter passed over. */
+  filtered: number;
+  /** Messages given up after `maxAttempts` without a dead-letter topic. */
+  failed: number;
+  /** Messages given up after `maxAttempts` and copied to the dead-letter topic. */
+  deadLettered: number;
+  /** Copies not made because the message was `MAX_HOPS` copies deep already (a loop). */
+  looped: number;
+  /** Tries of the message at the cursor so far (0 when nothing failed). */
+  attempts: number;
+  /** When the next try is due, after a failure; `null` when none is waiting. */
+  retryAt: number | null;
+  lastError: { at: number; seq: number; code: string; detail: string } | null;
 }
 
 export interface TopicStats {
@@ -43,6 +93,8 @@ export interface TopicStats {
   relays: { count: number; sockets: number };
   /** Log reads and pulls parked in a long-poll now. */
   longPolls: number;
+  /** Each route's progress, in the config's order. */
+  routes: RouteStats[];
 }
 
 /** What this object has cost since it last started (memory only: resets on eviction). */
@@ -67,17 +119,58 @@ export interface TopicInfo {
 
 export type StartAt = "earliest" | "latest" | { seq: number } | { time: number };
 
+/** How a push subscription delivers: to an https URL, or to a Worker over a service binding. */
+export interface PushConfig {
+  /** The receiver's https URL; `null` when `service` is set. */
+  url: string | null;
+  /** The name of a service binding of the broker's worker; `null` when `url` is set. */
+  service: string | null;
+  /** Longest wait for one answer, ms; a delivery that takes longer is a failure. */
+  timeout: number;
+  /** Most deliveries waiting for an answer at once. */
+  maxInFlight: number;
+  /** Most deliveries started per second; `null` = no limit. */
+  ratePerSecond: number | null;
+  /** `json`: the message as on the wire; `raw`: its own bytes and content type. */
+  format: "json" | "raw";
+}
+
+/** What changes a subscription's push: its config, and the one-off acts on its secret. */
+export interface PushPatch extends Partial<PushConfig> {
+  /** Make a new signing secret; the old one keeps signing for `secretGrace`. */
+  rotateSecret?: boolean;
+  /** How long the old secret keeps signing after a rotation, ms (default 24 h). */
+  secretGrace?: number;
+}
+
+/** How a push subscription's receiver has been answering, kept with the subscription. */
+export interface PushHealth {
+  /** The last HTTP status the receiver answered with; `null` before any, or after a network error. */
+  lastStatus: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** Failed deliveries in a row; 0 after a success. */
+  consecutiveFailures: number;
+}
+
 export interface SubscriptionConfig {
+  /** Delivery stops (every mode) while true; the backlog accumulates. */
+  paused: boolean;
+  /** Deliver by push (webhook or service binding) instead of to pulls and sockets; `null` = off. */
+  push: PushConfig | null;
   ackTimeout: number;
   /** Deliveries before a message is dead-lettered (or dropped); `null` = forever. */
   maxAttempts: number | null;
   backoff: { min: number; max: number };
   deadLetterTopic: string | null;
-  filter: { attributes: Record<string, string> } | null;
+  /** Only messages this pattern matches are delivered (see ./filter-pattern.ts). */
+  filter: FilterPattern | null;
   ordered: boolean;
 }
 
-export interface SubscriptionConfigPatch extends Partial<SubscriptionConfig> {
+export interface SubscriptionConfigPatch extends Partial<Omit<SubscriptionConfig, "push">> {
+  /** Merged into the current push config; `null` switches push off. */
+  push?: PushPatch | null;
   /** Only used when the subscription is created; move a cursor with `seek`. */
   startAt?: StartAt;
 }
@@ -91,6 +184,12 @@ export interface SubscriptionCounters {
   deadLettered: number;
   /** Messages given up after `maxAttempts` with no dead-letter topic. */
   discarded: number;
+  /** Messages whose time to live ran out before they were acked (never dead-lettered). */
+  expired: number;
+  /** Messages acked at once by a purge. */
+  purged: number;
+  /** Dead-lettered messages given back to the subscription by a redrive. */
+  redriven: number;
 }
 
 export interface SubscriptionStats extends SubscriptionCounters {
@@ -102,6 +201,8 @@ export interface SubscriptionStats extends SubscriptionCounters {
   /** Next seq to be delivered for the first time. */
   cursor: number;
   consumers: number;
+  /** How the receiver of a push subscription has been answering. */
+  push?: PushHealth;
 }
 
 export interface SubscriptionInfo {
@@ -120,7 +221,24 @@ export interface PublishInput {
   key?: string;
   /** Delay before delivery, ms. */
   delay?: number;
+  /** When to deliver, epoch ms (instead of `delay`). */
+  deliverAt?: number;
+  /** Time to live from publishing, ms: not delivered once it has passed. */
+  ttl?: number;
+  /** When the message expires, epoch ms (instead of `ttl`). */
+  expiresAt?: number;
   idempotencyKey?: string;
+  /** Where replies go: a topic, or an inbox (`_reply.…`). */
+  replyTo?: string;
+  correlationId?: string;
+}
+
+/** How a publish treats the topic: the callers that ask for more than storing (routes, requests). */
+export interface PublishOptions {
+  /** Refuse (`not_found`) rather than create a topic that does not exist: a route's target. */
+  ifExists?: boolean;
+  /** Refuse (`no_responders`) unless a subscription's filter or a route's filter takes the message. */
+  needResponders?: boolean;
 }
 
 export interface PublishReceipt {
@@ -178,3 +296,27 @@ export interface ExtendInput extends AckInput {
 }
 
 export type SeekTarget = "earliest" | "latest" | number | { time: number };
+
+/** What a purge did: how many messages it acked at once. */
+export interface PurgeResult {
+  purged: number;
+}
+
+/** What a redrive did: how many dead letters went back; `more` when another call has more to do. */
+export interface RedriveResult {
+  redriven: number;
+  /** Copies whose original message is gone from the log (retention): they stay where they are. */
+  skipped: number;
+  more: boolean;
+}
+
+/** One page of a topic's dead-letter copies of another topic's subscription. */
+export interface DeadLetterPage {
+  /** The original seqs of the copies found, in the order of the copies. */
+  seqs: number[];
+  /** Pass as `after` to continue. */
+  next: number;
+  /** Whether the log goes on after `next`. */
+  more: boolean;
+  epoch: string;
+}

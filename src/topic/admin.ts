@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { DEFAULT_SECRET_GRACE_MS } from "../protocol/push-config";
 import type {
   SubscriptionConfigPatch,
   SubscriptionInfo,
@@ -8,10 +9,11 @@ import type {
   TopicUsage,
 } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
-import { mergeTopicConfig } from "./config";
+import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig, mergeTopicConfig } from "./config";
 import { cursorFor } from "./consumer-verbs";
 import { noSubscription, noTopic } from "./failures";
 import { subscriptionInfo, topicInfo } from "./info";
+import type { TopicMeta } from "./log";
 import type { LongPolls } from "./long-polls";
 import type { Registration } from "./registration";
 import type { SocketEndpoint } from "./socket-endpoint";
@@ -31,6 +33,7 @@ export class TopicAdmin {
   readonly #endpoint: SocketEndpoint;
   readonly #polls: LongPolls;
   readonly #usage: () => TopicUsage;
+  readonly #forgetPush: (subscription: string) => void;
 
   constructor(deps: {
     name: string;
@@ -40,7 +43,10 @@ export class TopicAdmin {
     endpoint: SocketEndpoint;
     polls: LongPolls;
     usage: () => TopicUsage;
+    /** A subscription was reconfigured or deleted: push forgets its pace. */
+    forgetPush: (subscription: string) => void;
   }) {
+    this.#forgetPush = deps.forgetPush;
     this.#name = deps.name;
     this.#store = deps.store;
     this.#changes = deps.changes;
@@ -56,6 +62,8 @@ export class TopicAdmin {
       const meta = this.#store.ensure(this.#name, Date.now());
       meta.config = mergeTopicConfig(meta.config, patch);
       this.#store.log.saveMeta();
+      // A new route starts at the next message published; a route taken out forgets its place.
+      this.#store.routes.sync(meta.config.routes, this.#store.log.counters.nextSeq);
     });
     if (created) await this.#registration.register();
     return ok({ created, topic: this.#topicInfo() });
@@ -78,27 +86,45 @@ export class TopicAdmin {
     return ok({ deleted: true });
   }
 
+  /**
+   * Creates or reconfigures a subscription. A push config gets a signing secret the first time
+   * (and a new one with `rotateSecret`): it is answered here, once, as `secret`, and never shown
+   * again.
+   */
   async putSubscription(
     name: string,
     patch: SubscriptionConfigPatch,
-  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo }>> {
-    const { subscriptions } = this.#store;
+  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo; secret?: string }>> {
+    const { subscriptions, pushState } = this.#store;
     const existing = subscriptions.get(name);
     if (!existing && subscriptions.size >= LIMITS.subscriptionsPerTopic) {
       return fail("conflict", `a topic has at most ${LIMITS.subscriptionsPerTopic} subscriptions`);
     }
+    const base = existing?.config ?? mergeSubscriptionConfig(DEFAULT_SUBSCRIPTION_CONFIG, {});
+    const push = mergeSubscriptionConfig(base, patch).push;
+    if (push && push.url === null && push.service === null) {
+      return fail("invalid_request", "push must have a url or a service");
+    }
+    if (patch.push?.rotateSecret && !push) {
+      return fail("invalid_request", "push.rotateSecret needs a push subscription");
+    }
     const topicCreated = !this.#store.meta;
-    this.#changes.apply(() => {
+    const secret = this.#changes.apply(() => {
       const now = Date.now();
       this.#store.ensure(this.#name, now);
       if (existing) {
         subscriptions.configure(existing, patch);
         this.#store.delivery.backlog.forget(name); // its filter may have changed
       } else subscriptions.create(name, now, cursorFor(this.#store, patch.startAt ?? "latest"), patch);
+      if (!push) return null;
+      const grace = patch.push?.secretGrace ?? DEFAULT_SECRET_GRACE_MS;
+      return pushState.ensureSecret(name, now, patch.push?.rotateSecret === true, grace);
     });
+    this.#forgetPush(name);
     if (topicCreated) await this.#registration.register();
     const subscription = subscriptions.get(name) as Subscription;
-    return ok({ created: !existing, subscription: this.#subscriptionInfo(subscription) });
+    const info = this.#subscriptionInfo(subscription);
+    return ok({ created: !existing, subscription: info, ...(secret ? { secret } : {}) });
   }
 
   getSubscription(name: string): Result<SubscriptionInfo> {
@@ -113,7 +139,10 @@ export class TopicAdmin {
       subscriptions.delete(name);
       delivery.forget(name);
       delivery.backlog.forget(name);
+      this.#store.pushState.delete(name);
+      this.#store.redrives.delete(name);
     });
+    this.#forgetPush(name);
     this.#endpoint.closeSubscription(name);
     this.#polls.wakeAll(name);
     return ok({ deleted: true });
@@ -125,18 +154,37 @@ export class TopicAdmin {
     return ok({ subscriptions: all.map((s) => this.#subscriptionInfo(s)) });
   }
 
+  /** Every topic messages of this one are copied into: by dead letters, by routes. */
+  copiesTo(): Result<string[]> {
+    const meta = this.#store.meta;
+    if (!meta) return noTopic();
+    const targets = new Set<string>();
+    for (const { config } of this.#store.subscriptions.all()) {
+      if (config.deadLetterTopic !== null) targets.add(config.deadLetterTopic);
+    }
+    for (const route of meta.config.routes) {
+      targets.add(route.to);
+      if (route.deadLetterTopic !== null) targets.add(route.deadLetterTopic);
+    }
+    return ok([...targets]);
+  }
+
   #topicInfo(): TopicInfo {
+    const { log, routes } = this.#store;
     const live = {
       subscriptions: this.#store.subscriptions.size,
       sockets: this.#endpoint.sockets,
       relays: this.#endpoint.relays,
       longPolls: this.#polls.waiters.size,
+      routes: routes.stats((log.meta as TopicMeta).config.routes, log.counters.nextSeq),
     };
     return topicInfo(this.#store.log, live, this.#usage());
   }
 
   #subscriptionInfo(subscription: Subscription): SubscriptionInfo {
     const consumers = this.#endpoint.consumers(subscription.name);
-    return subscriptionInfo(this.#store.log, this.#store.delivery, subscription, consumers);
+    const info = subscriptionInfo(this.#store.log, this.#store.delivery, subscription, consumers);
+    if (subscription.config.push) info.stats.push = this.#store.pushState.health(subscription.name);
+    return info;
   }
 }

@@ -11,12 +11,16 @@ export interface AlarmSources {
   registered(): boolean;
   /** When failed housekeeping (a dead-letter copy, registration) is tried again; 0 = not failed. */
   retryAt(): number;
+  /** When push subscriptions held back by their rate or a receiver's pause may send again. */
+  pushDue(): number | null;
+  /** When the topic expires as a stream (its TTL or expiry time). */
+  expiry(): number | null;
 }
 
 /**
  * The one alarm of a topic (DESIGN.md §3), recomputed after every change from what is stored —
  * the earliest of lease expiry, retry or delayed message due, age retention, idempotency-key
- * expiry — and from pending housekeeping and socket expiry. The alarm survives a restart; a timer
+ * expiry, a route behind or due for a retry — and from pending housekeeping and socket expiry. The alarm survives a restart; a timer
  * in memory would not.
  */
 export class Alarm {
@@ -42,8 +46,11 @@ export class Alarm {
   }
 
   arm(): void {
-    const at = this.next(Date.now());
+    const now = Date.now();
+    const at = this.next(now);
     if (at === this.#at) return;
+    // Due now and already set to go off: writing the alarm again on every publish would only cost.
+    if (at !== null && this.#at !== null && at <= now && this.#at <= now) return;
     this.#at = at;
     if (at === null) void this.#storage.deleteAlarm();
     else void this.#storage.setAlarm(at);
@@ -57,9 +64,12 @@ export class Alarm {
     const retryAt = this.#sources.retryAt();
     const times = [
       delivery.nextDue(),
-      log.nextExpiry(delivery.protectedFrom()),
+      log.nextExpiry(this.#store.protectedFrom()),
+      this.#store.routes.nextDue(log.counters.nextSeq, now),
       log.keys.nextExpiry(),
       this.#sources.socketExpiry(),
+      this.#sources.pushDue(),
+      this.#sources.expiry(),
     ];
     // Dead letters are copied at once; registration is already under way and only needs a retry.
     if (delivery.deadLetters.any) times.push(retryAt || now);

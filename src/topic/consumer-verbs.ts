@@ -33,7 +33,14 @@ export class ConsumerVerbs {
   /** Leases up to `max` messages; long-polls up to `wait` ms when none is ready. */
   async pull(name: string, options: PullOptions): Promise<Result<PullResult>> {
     const { subscriptions, delivery } = this.#store;
-    if (!subscriptions.get(name)) return noSubscription(name);
+    const found = subscriptions.get(name);
+    if (!found) return noSubscription(name);
+    if (found.config.push) {
+      return fail(
+        "conflict",
+        `subscription ${name} delivers by push; switch it to pull with a PUT of "push": null`,
+      );
+    }
     const key = pullsOf(name);
     const messages = await this.#polls.waiters.waitFor(key, options.wait, () => {
       const subscription = subscriptions.get(name);

@@ -63,6 +63,7 @@ export async function copyDeadLetters(store: TopicStore, publishTo: PublishTo): 
           [BROKER_ATTRIBUTES.deadLetterTopic]: meta.name,
           [BROKER_ATTRIBUTES.deadLetterSubscription]: name,
           [BROKER_ATTRIBUTES.deadLetterSeq]: String(seq),
+          [BROKER_ATTRIBUTES.deadLetterEpoch]: meta.epoch,
           [BROKER_ATTRIBUTES.hops]: String(hops),
         },
         ...(row.key === null ? {} : { key: row.key }),

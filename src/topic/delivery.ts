@@ -3,13 +3,16 @@ import type { WireMessage } from "../protocol/message";
 import type { Sql } from "../storage/sql";
 import { Backlog } from "./backlog";
 import { DeadLetters } from "./dead-letters";
-import { matches } from "./filter";
+import { compileFilter } from "./filter";
 import { type Lease, Leases } from "./leases";
 import type { Log } from "./log";
-import { type MessageRow, toWire } from "./message-rows";
+import { isExpired, type MessageRow, toWire } from "./message-rows";
 import { Redelivery } from "./redelivery";
 import { Retries } from "./retries";
 import type { Subscription, Subscriptions } from "./subscriptions";
+
+/** The consumer that holds the leases of a push subscription's requests in flight (./webhooks.ts). */
+export const PUSH_CONSUMER = "push";
 
 /** Most new messages one delivery looks at (filtered-out ones included). */
 const SCAN_LIMIT = 1_000;
@@ -39,13 +42,14 @@ export class Delivery {
     this.deadLetters = new DeadLetters(sql);
     const tables = { leases: this.#leases, retries: this.#retries, deadLetters: this.deadLetters };
     this.backlog = new Backlog(log, subscriptions, tables);
-    this.#redelivery = new Redelivery(subscriptions, tables, random);
+    this.#redelivery = new Redelivery(subscriptions, tables, random, log);
   }
 
   /**
    * Leases up to `max` messages, and up to `maxBytes` of them (at least one), to one consumer
    * (`null` for HTTP pulls): retries that are due first, then new messages in seq order. What to
-   * deliver is decided on seqs, keys and sizes; only the bodies delivered are loaded.
+   * deliver is decided on seqs, keys and sizes; only the bodies delivered are loaded. A paused
+   * subscription delivers nothing; a message whose time to live ran out is skipped and counted.
    */
   deliver(
     subscription: Subscription,
@@ -53,7 +57,12 @@ export class Delivery {
     now: number,
     consumer: string | null,
     maxBytes: number = LIMITS.pageBytes,
+    ackTimeout: number = subscription.config.ackTimeout,
   ): WireMessage[] {
+    // Paused: nothing for anyone. A push subscription delivers only by push, any other only to
+    // pulls and sockets: switching modes is a PUT, and the two never share messages.
+    const pushed = subscription.config.push !== null;
+    if (subscription.config.paused || (consumer === PUSH_CONSUMER) !== pushed) return [];
     const name = subscription.name;
     const heads = subscription.config.ordered ? this.#keyHeads(name) : null;
     /** Keys given a message in this delivery: ordered subscriptions take one per key. */
@@ -68,12 +77,19 @@ export class Delivery {
     };
     const retried: number[] = [];
     const vanished: number[] = [];
+    let expired = 0;
     let full = false;
 
     for (const row of this.#retries.due(name, now, heads ? SCAN_LIMIT : max)) {
       if (chosen.length >= max) break;
       if (row.gone) {
         vanished.push(row.seq); // deleted by retention (drop-oldest)
+        continue;
+      }
+      if (isExpired(row, now)) {
+        vanished.push(row.seq);
+        expired++;
+        if (heads?.get(row.key ?? "") === row.seq) heads.delete(row.key ?? "");
         continue;
       }
       const key = row.key ?? "";
@@ -90,13 +106,30 @@ export class Delivery {
     let held = heads ? this.#retries.held(name) : 0;
     let scanned = 0;
     let passed = 0;
+    const filter = compileFilter(subscription.config.filter);
+    // Pages start at twice what is wanted and double: a delivery of a few messages (a push round
+    // refilling the slots its answers freed) reads a few rows, not a page of 256 it then leaves.
+    let page = Math.max(16, 2 * (max - chosen.length));
     while (!full && chosen.length < max && scanned < SCAN_LIMIT && held < HELD_LIMIT) {
-      const rows = this.#log.heads(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, 256));
+      const after = subscription.cursor - 1;
+      const limit = Math.min(SCAN_LIMIT - scanned, page, 256);
+      page *= 2;
+      // A filter on bodies needs them: read a page bounded in bytes, so memory stays bounded.
+      const rows = filter?.needsBody
+        ? this.#log.headsWithBodies(after, limit, LIMITS.pageBytes)
+        : this.#log.heads(after, limit);
       if (rows.length === 0) break;
       for (const row of rows) {
         if (chosen.length >= max || held >= HELD_LIMIT) break;
-        const wanted = matches(subscription.config.filter, row);
+        const wanted = filter === null || filter.test(row);
         const key = row.key ?? "";
+        if (wanted && isExpired(row, now)) {
+          scanned++;
+          passed++;
+          expired++;
+          subscription.cursor = row.seq + 1;
+          continue;
+        }
         const due = row.deliver_at <= now;
         const waits = heads !== null && (heads.has(key) || busy.has(key));
         if (wanted && due && !waits && !take(row.seq, 1, row.size)) {
@@ -121,12 +154,13 @@ export class Delivery {
       }
     }
     this.backlog.scanned(subscription, passed);
+    subscription.counters.expired += expired;
 
     if (chosen.length === 0) {
-      if (scanned) this.#subscriptions.save(subscription);
+      if (scanned || expired) this.#subscriptions.save(subscription);
       return [];
     }
-    const expiresAt = now + subscription.config.ackTimeout;
+    const expiresAt = now + ackTimeout;
     const seqs = chosen.map((c) => c.seq);
     this.#leases.add(name, consumer, expiresAt, seqs);
     this.#retries.lease(name, retried);
@@ -193,6 +227,24 @@ export class Delivery {
     this.backlog.forget(subscription.name);
     subscription.cursor = cursor;
     this.#subscriptions.save(subscription);
+  }
+
+  /**
+   * Gives dead-lettered messages back to a subscription (a redrive): each becomes available now,
+   * attempts counted afresh, unless it is outstanding already, gone from the log, or was never
+   * delivered (at or past the cursor). Returns the seqs given back.
+   */
+  redeliver(subscription: Subscription, seqs: number[]): number[] {
+    const name = subscription.name;
+    const outstanding = new Set(this.#leases.bySeq(name).keys());
+    for (const seq of this.#retries.seqs(name)) outstanding.add(seq);
+    for (const seq of this.deadLetters.seqs(name)) outstanding.add(seq);
+    const stored = this.#log.sizes(seqs);
+    const given = [...new Set(seqs)].filter(
+      (seq) => stored.has(seq) && !outstanding.has(seq) && seq < subscription.cursor,
+    );
+    for (const seq of given) this.#retries.put(name, seq, 0, 0);
+    return given;
   }
 
   /** Drops a subscription's leases, retries and pending dead letters (seek, delete). */

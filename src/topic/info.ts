@@ -1,4 +1,4 @@
-import type { SubscriptionInfo, TopicInfo, TopicUsage } from "../protocol/topic-rpc";
+import type { RouteStats, SubscriptionInfo, TopicInfo, TopicUsage } from "../protocol/topic-rpc";
 import type { Delivery } from "./delivery";
 import type { Log, TopicMeta } from "./log";
 import type { Subscription } from "./subscriptions";
@@ -11,6 +11,7 @@ export function topicInfo(
     sockets: number;
     relays: { count: number; sockets: number };
     longPolls: number;
+    routes: RouteStats[];
   },
   usage: TopicUsage,
 ): TopicInfo {

@@ -6,10 +6,14 @@ export interface MessageRow extends Record<string, SqlStorageValue> {
   id: string;
   published_at: number;
   deliver_at: number;
+  /** When it expires for subscriptions; `null` = never. */
+  expires_at: number | null;
   key: string | null;
   attributes: string | null;
   content_type: string;
   body: ArrayBuffer;
+  reply_to: string | null;
+  correlation_id: string | null;
 }
 
 /** What a message costs to carry, in bytes: its body and its attributes (as stored). */
@@ -19,10 +23,17 @@ export const SIZE = "length(body) + coalesce(length(attributes), 0)";
 export interface MessageHead extends Record<string, SqlStorageValue> {
   seq: number;
   deliver_at: number;
+  expires_at: number | null;
   key: string | null;
   attributes: string | null;
   /** Stored bytes of body and attributes. */
   size: number;
+}
+
+/** A head and its body: what a filter on bodies decides on. */
+export interface HeadWithBody extends MessageHead {
+  content_type: string;
+  body: ArrayBuffer;
 }
 
 /**
@@ -51,5 +62,12 @@ export function toWire(row: MessageRow): WireMessage {
   };
   if (row.key !== null) message.key = row.key;
   if (row.deliver_at > row.published_at) message.deliverAt = row.deliver_at;
+  if (row.expires_at !== null && row.expires_at !== undefined) message.expiresAt = row.expires_at;
+  if (row.reply_to !== null) message.replyTo = row.reply_to;
+  if (row.correlation_id !== null) message.correlationId = row.correlation_id;
   return Object.assign(message, encodeBody(row.content_type, new Uint8Array(row.body)));
 }
+
+/** Whether a message's time to live has run out at `now`. */
+export const isExpired = (row: { expires_at: number | null }, now: number): boolean =>
+  row.expires_at !== null && row.expires_at !== undefined && row.expires_at <= now;

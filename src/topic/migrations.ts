@@ -78,7 +78,56 @@ export const MIGRATIONS: readonly string[] = [
   )
   WHERE EXISTS (SELECT 1 FROM dead_letters d WHERE d.subscription = subscriptions.name);
   `,
-  // The live tails the topic's relays and sessions hold, counted by edge object and by who
+  // 4: push subscriptions, time to live and redrive. A message may expire (expires_at, NULL for
+  // never); a push subscription keeps its signing secrets and its receiver's health in its own
+  // row; a redrive remembers how far it has read its subscription's dead-letter topic.
+  `
+  ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+
+  CREATE TABLE push_state (
+    subscription TEXT PRIMARY KEY,
+    secrets TEXT NOT NULL,
+    health TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE redrives (
+    subscription TEXT PRIMARY KEY,
+    dead_letter_topic TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    after INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 5: Durable Streams: the topic as a stream (content type, closed, expiry, forks) and the
+  // idempotent producers that append to it.
+  `
+  CREATE TABLE stream (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  -- One row per producer id: its epoch, the seq of its last accepted request, and the log seq
+  -- that request ended at.
+  CREATE TABLE producers (
+    id TEXT PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 6: request/reply: where replies go and what ties them to their request, first-class on a message;
+  // and the routes' state: per route, the next seq to forward and its retries (./route-state.ts).
+  `
+  ALTER TABLE messages ADD COLUMN reply_to TEXT;
+  ALTER TABLE messages ADD COLUMN correlation_id TEXT;
+
+  CREATE TABLE routes (
+    name TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    retry_at INTEGER NOT NULL,
+    counters TEXT NOT NULL,
+    last_error TEXT
+  ) WITHOUT ROWID;
+  `,
+  // 7: the live tails the topic's relays and sessions hold, counted by edge object and by who
   // opened them, so the topic's socket caps hold across them (./relay-rows.ts); and the
   // consumers sessions hold.
   `

@@ -1,6 +1,8 @@
 import { backoffDelay } from "./backoff";
 import type { DeadLetters } from "./dead-letters";
 import type { Lease, Leases } from "./leases";
+import type { Log } from "./log";
+import { isExpired } from "./message-rows";
 import type { Retries } from "./retries";
 import type { Subscription, Subscriptions } from "./subscriptions";
 
@@ -16,12 +18,15 @@ export class Redelivery {
   readonly #retries: Retries;
   readonly #deadLetters: DeadLetters;
   readonly #random: () => number;
+  readonly #log: Log;
 
   constructor(
     subscriptions: Subscriptions,
     tables: { leases: Leases; retries: Retries; deadLetters: DeadLetters },
     random: () => number,
+    log: Log,
   ) {
+    this.#log = log;
     this.#subscriptions = subscriptions;
     this.#leases = tables.leases;
     this.#retries = tables.retries;
@@ -96,12 +101,21 @@ export class Redelivery {
     }
     if (exhausted.length === 0) return;
     this.#retries.delete(name, exhausted);
+    // A message whose time to live ran out is expired, never dead-lettered: it is not wanted any more.
+    const now = Date.now();
+    const heads = this.#log.sizes(exhausted);
+    const live = exhausted.filter((seq) => {
+      const head = heads.get(seq);
+      return !(head && isExpired(head, now));
+    });
+    subscription.counters.expired += exhausted.length - live.length;
+    if (live.length === 0) return;
     if (!deadLetterTopic) {
-      subscription.counters.discarded += exhausted.length;
+      subscription.counters.discarded += live.length;
       return;
     }
     // Counted once, when a message runs out of attempts, in the transaction that records it:
     // the copy that follows may be retried and answered as a duplicate, and counts nothing.
-    subscription.counters.deadLettered += this.#deadLetters.add(name, exhausted);
+    subscription.counters.deadLettered += this.#deadLetters.add(name, live);
   }
 }

@@ -6,6 +6,7 @@ export interface DueRow extends Record<string, SqlStorageValue> {
   attempts: number;
   key: string | null;
   size: number | null;
+  expires_at: number | null;
   gone: number;
 }
 
@@ -47,7 +48,7 @@ export class Retries {
   due(subscription: string, now: number, limit: number): DueRow[] {
     return this.#sql.all<DueRow>(
       `SELECT r.seq, r.attempts, m.key, length(m.body) + coalesce(length(m.attributes), 0) AS size,
-         m.seq IS NULL AS gone
+         m.expires_at, m.seq IS NULL AS gone
        FROM retries r LEFT JOIN messages m ON m.seq = r.seq
        WHERE r.subscription = ? AND r.available_at IS NOT NULL AND r.available_at <= ?
        ORDER BY r.seq LIMIT ?`,

@@ -10,6 +10,7 @@ import { close, type OpenSockets, type SocketState } from "./open-sockets";
 import type { Publishing } from "./publishing";
 import type { RelayLimits, Relays } from "./relays";
 import { type FrameTarget, handleFrame } from "./socket-frames";
+import type { SocketRequests } from "./socket-requests";
 import type { TopicStore } from "./store";
 import { readUpgrade } from "./upgrade";
 
@@ -68,6 +69,7 @@ export class SocketEndpoint {
   readonly #changes: Changes;
   readonly #limits: SocketLimits;
   readonly #relays: Relays;
+  readonly #requests: SocketRequests;
 
   constructor(deps: {
     sockets: OpenSockets;
@@ -77,6 +79,7 @@ export class SocketEndpoint {
     changes: Changes;
     limits: SocketLimits;
     relays: Relays;
+    requests: SocketRequests;
   }) {
     this.#sockets = deps.sockets;
     this.#store = deps.store;
@@ -85,6 +88,7 @@ export class SocketEndpoint {
     this.#changes = deps.changes;
     this.#limits = deps.limits;
     this.#relays = deps.relays;
+    this.#requests = deps.requests;
   }
 
   /**
@@ -176,6 +180,7 @@ export class SocketEndpoint {
   /** A socket went away; a consumer's messages go to the others at once. */
   closed(ws: WebSocket, state = this.#sockets.state(ws)): void {
     this.#sockets.forget(ws);
+    this.#requests.closed(ws);
     if (state?.kind === "consumer") this.#verbs.release(state.session);
   }
 
@@ -293,6 +298,15 @@ export class SocketEndpoint {
       }
       return this.#publishing.publish([message]);
     },
+    request: async (ws, message, timeout, state) => {
+      if (!this.#store.meta) return fail("not_found", "topic does not exist");
+      // A request is a publish, and spends the same budget.
+      if (state.subject !== undefined && !(await this.#limits.allowPublish(state.subject))) {
+        return fail("rate_limited", "too many publishes from this client; slow down and retry");
+      }
+      return this.#requests.ask(ws, message, timeout);
+    },
+    reply: (replyTo, message) => this.#requests.reply(replyTo, message),
     send: (ws, frame) => this.#sockets.send(ws, frame),
     close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
   };

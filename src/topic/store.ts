@@ -3,8 +3,13 @@ import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
+import { Producers } from "./producers";
+import { PushState } from "./push-state";
+import { RedrivePositions } from "./redrive-positions";
 import { RelayRows } from "./relay-rows";
 import { RemoteConsumerRows } from "./remote-consumer-rows";
+import { RouteState } from "./route-state";
+import { StreamStates } from "./stream-state";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -24,6 +29,11 @@ import { Subscriptions } from "./subscriptions";
  * | `leases` | ./leases.ts |
  * | `retries` | ./retries.ts |
  * | `dead_letters` | ./dead-letters.ts |
+ * | `push_state` | ./push-state.ts |
+ * | `redrives` | ./redrive-positions.ts |
+ * | `stream` | ./stream-state.ts |
+ * | `producers` | ./producers.ts |
+ * | `routes` | ./route-state.ts |
  * | `relays` | ./relay-rows.ts |
  * | `remote_consumers` | ./remote-consumer-rows.ts |
  */
@@ -32,6 +42,11 @@ export class TopicStore {
   readonly log: Log;
   readonly subscriptions: Subscriptions;
   readonly delivery: Delivery;
+  readonly pushState: PushState;
+  readonly redrives: RedrivePositions;
+  readonly stream: StreamStates;
+  readonly producers: Producers;
+  readonly routes: RouteState;
   readonly relays: RelayRows;
   readonly remoteConsumers: RemoteConsumerRows;
   readonly #storage: DurableObjectStorage;
@@ -47,9 +62,22 @@ export class TopicStore {
     this.log = new Log(this.sql);
     this.subscriptions = new Subscriptions(this.sql);
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
+    this.pushState = new PushState(this.sql);
+    this.redrives = new RedrivePositions(this.sql);
+    this.stream = new StreamStates(this.sql);
+    this.producers = new Producers(this.sql);
+    this.routes = new RouteState(this.sql);
     this.relays = new RelayRows(this.sql);
     this.remoteConsumers = new RemoteConsumerRows(this.sql);
     this.load();
+  }
+
+  /**
+   * The lowest seq some subscription or route still needs: retention keeps it and everything
+   * after it (under `reject`).
+   */
+  protectedFrom(): number {
+    return Math.min(this.delivery.protectedFrom(), this.routes.lowestCursor() ?? Number.MAX_SAFE_INTEGER);
   }
 
   /** The topic, or `null` while it does not exist. */
@@ -96,6 +124,9 @@ export class TopicStore {
       this.log.unload();
       this.subscriptions.unload();
       this.delivery.unload();
+      this.pushState.unload();
+      this.stream.unload();
+      this.routes.unload();
       this.relays.unload();
       this.remoteConsumers.unload();
       return;
@@ -103,6 +134,9 @@ export class TopicStore {
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
+    this.pushState.load();
+    this.stream.load();
+    this.routes.load();
     this.relays.load();
     this.remoteConsumers.load();
   }

@@ -23,6 +23,9 @@ const ZERO: SubscriptionCounters = {
   nacked: 0,
   deadLettered: 0,
   discarded: 0,
+  expired: 0,
+  purged: 0,
+  redriven: 0,
 };
 
 /** The subscriptions of one topic: rows in SQLite, mirrored in a map. */

@@ -1,17 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Following } from "../protocol/edge-rpc";
-import type { Result } from "../protocol/errors";
+import { ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type {
+  StreamAppendInput,
+  StreamAppendOutcome,
+  StreamCreateInput,
+  StreamCreateOutcome,
+  StreamHead,
+  StreamPage,
+  StreamReadInput,
+} from "../protocol/streams";
+import type {
   AckInput,
+  DeadLetterPage,
   ExtendInput,
   NackInput,
   PublishInput,
+  PublishOptions,
   PublishReceipt,
   PullOptions,
   PullResult,
+  PurgeResult,
   ReadOptions,
   ReadResult,
+  RedriveResult,
   SeekTarget,
   SubscriptionConfigPatch,
   SubscriptionInfo,
@@ -24,16 +37,24 @@ import { TopicAdmin } from "./admin";
 import { Alarm } from "./alarm";
 import { Changes } from "./changes";
 import { ConsumerVerbs } from "./consumer-verbs";
+import { noSubscription } from "./failures";
 import { Housekeeping } from "./housekeeping";
 import { LongPolls } from "./long-polls";
 import { close, OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
+import { purge } from "./purge";
 import { Push } from "./push";
+import { type DeadLetterSource, deadLettersOf, redrive } from "./redrive";
 import { Registration } from "./registration";
 import { Relays } from "./relays";
 import { RemoteConsumers } from "./remote-consumers";
+import { RouteForwarding } from "./route-forwarding";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
+import { SocketRequests } from "./socket-requests";
 import { TopicStore } from "./store";
+import type { ForkExport, ForkRequest, ForkSource } from "./stream-forks";
+import { Streams } from "./streams";
+import { type PushTransport, Webhooks } from "./webhooks";
 
 /**
  * One topic: the single writer of its log and of its subscriptions' delivery state, all in the
@@ -53,6 +74,8 @@ export class Topic extends DurableObject<Env> {
   readonly #endpoint: SocketEndpoint;
   readonly #admin: TopicAdmin;
   readonly #remote: RemoteConsumers;
+  readonly #webhooks: Webhooks;
+  readonly #streams: Streams;
   #requests = 0;
   readonly #since = Date.now();
 
@@ -67,13 +90,16 @@ export class Topic extends DurableObject<Env> {
     const sockets = new OpenSockets(ctx);
     const push = new Push(store, sockets, () => changes.react("sockets"));
     const registration = new Registration(env.REGISTRY, store);
-    const housekeeping = new Housekeeping(store, registration, (topic, messages) =>
-      env.TOPIC.getByName(topic).publish(messages),
-    );
+    const publishTo = (topic: string, messages: PublishInput[], options?: PublishOptions) =>
+      env.TOPIC.getByName(topic).publish(messages, options);
+    const forwarding = new RouteForwarding(store, publishTo);
+    const housekeeping = new Housekeeping(store, registration, publishTo, forwarding);
     const alarm = new Alarm(ctx.storage, store, {
       socketExpiry: () => sockets.nextExpiry(),
       registered: () => registration.done,
       retryAt: () => housekeeping.retryAt,
+      pushDue: () => webhooks.nextDue(),
+      expiry: () => store.stream.expiresAt(),
     });
     const limits = socketLimits(env);
     const relays = new Relays(name, store, env.EDGE, limits.relays);
@@ -83,13 +109,34 @@ export class Topic extends DurableObject<Env> {
         push.pump();
         remote.pump();
         relays.feed();
+        webhooks.pump();
       },
       arm: () => alarm.arm(),
     });
+    const webhooks = new Webhooks({
+      topic: name,
+      store,
+      state: store.pushState,
+      changes,
+      transport: pushTransport(env),
+      allowPrivate: env.PUSH_ALLOW_PRIVATE?.trim().toLowerCase() === "true",
+      keepAlive: (work) => ctx.waitUntil(work),
+    });
+    this.#webhooks = webhooks;
     const verbs = new ConsumerVerbs(store, changes, polls);
     const remote = new RemoteConsumers({ topic: name, store, edges: env.EDGE, verbs, changes });
     const publishing = new Publishing(name, store, changes, registration);
-    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits, relays });
+    const requests = new SocketRequests(name, (inbox) => env.INBOX.getByName(inbox));
+    const endpoint = new SocketEndpoint({
+      sockets,
+      store,
+      verbs,
+      publishing,
+      changes,
+      limits,
+      relays,
+      requests,
+    });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
     this.#admin = new TopicAdmin({
       name,
@@ -99,6 +146,17 @@ export class Topic extends DurableObject<Env> {
       endpoint,
       polls,
       usage,
+      forgetPush: (subscription) => webhooks.forget(subscription),
+    });
+    const admin = this.#admin;
+    this.#streams = new Streams({
+      name,
+      store,
+      changes,
+      polls,
+      registration,
+      destroy: () => admin.destroy(),
+      source: ((topic: string) => env.TOPIC.getByName(topic)) as unknown as ForkSource,
     });
     this.#store = store;
     this.#alarm = alarm;
@@ -117,10 +175,11 @@ export class Topic extends DurableObject<Env> {
 
   /**
    * Appends a batch atomically and answers once it is durable. Publishes that
-   * arrive together are written in one transaction (group commit).
+   * arrive together are written in one transaction (group commit). `options` are for the
+   * broker's own callers: a route (`ifExists`), a request (`needResponders`).
    */
-  publish(messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
-    return this.#rpc(() => this.#publishing.publish(messages));
+  publish(messages: PublishInput[], options: PublishOptions = {}): Promise<Result<PublishReceipt[]>> {
+    return this.#rpc(() => this.#publishing.publish(messages, options));
   }
 
   /** Messages after `after` (from the oldest retained without it); long-polls up to `wait` ms. */
@@ -140,13 +199,13 @@ export class Topic extends DurableObject<Env> {
 
   /** Deletes the topic and everything in it; a later publish starts a new epoch. */
   destroy(): Promise<Result<{ deleted: true }>> {
-    return this.#rpc(() => this.#admin.destroy());
+    return this.#rpc(() => this.#streams.destroyTopic());
   }
 
   putSubscription(
     name: string,
     patch: SubscriptionConfigPatch,
-  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo }>> {
+  ): Promise<Result<{ created: boolean; subscription: SubscriptionInfo; secret?: string }>> {
     return this.#rpc(() => this.#admin.putSubscription(name, patch));
   }
 
@@ -160,6 +219,11 @@ export class Topic extends DurableObject<Env> {
 
   listSubscriptions(): Result<{ subscriptions: SubscriptionInfo[] }> {
     return this.#rpc(() => this.#admin.listSubscriptions());
+  }
+
+  /** The topics this one copies messages into: dead-letter topics, routes' targets (loop checks). */
+  copiesTo(): Result<string[]> {
+    return this.#rpc(() => this.#admin.copiesTo());
   }
 
   // ── RPC: consumers ──────────────────────────────────────────────────────
@@ -227,6 +291,63 @@ export class Topic extends DurableObject<Env> {
     this.#rpc(() => this.#remote.detach(consumer, release));
   }
 
+  // ── RPC: operating subscriptions ────────────────────────────────────────
+
+  /** Acks at once every message published so far that the subscription has not acked. */
+  purge(name: string): Result<PurgeResult> {
+    return this.#rpc(() => {
+      const subscription = this.#store.subscriptions.get(name);
+      if (!subscription) return noSubscription(name);
+      return ok({ purged: this.#changes.apply(() => purge(this.#store, subscription)) });
+    });
+  }
+
+  /** Gives the subscription's dead letters back to it, each once (./redrive.ts). */
+  redrive(name: string): Promise<Result<RedriveResult>> {
+    return this.#rpc(() =>
+      redrive(this.#store, this.#changes, name, (topic, source, after) =>
+        this.env.TOPIC.getByName(topic).deadLettersOf(source, after),
+      ),
+    );
+  }
+
+  /** The dead-letter copies in this topic's log of another topic's subscription, for its redrive. */
+  deadLettersOf(source: DeadLetterSource, after: number): Result<DeadLetterPage> {
+    return this.#rpc(() => deadLettersOf(this.#store, source, after));
+  }
+
+  // ── RPC: the topic as a Durable Stream (src/http/ds) ───────────────────
+
+  streamCreate(input: StreamCreateInput): Promise<Result<StreamCreateOutcome>> {
+    return this.#rpc(() => this.#streams.create(input));
+  }
+
+  streamAppend(input: StreamAppendInput): Promise<Result<StreamAppendOutcome>> {
+    return this.#rpc(() => this.#streams.append(input));
+  }
+
+  streamRead(input: StreamReadInput): Promise<Result<StreamPage>> {
+    return this.#rpc(() => this.#streams.read(input));
+  }
+
+  streamHead(): Promise<Result<StreamHead>> {
+    return this.#rpc(() => this.#streams.head());
+  }
+
+  streamDelete(): Promise<Result<{ deleted: true }>> {
+    return this.#rpc(() => this.#streams.delete());
+  }
+
+  /** A fork of this stream asks for what it inherits (./stream-forks.ts). */
+  streamExport(request: ForkRequest): Result<ForkExport | { kind: string; detail: string }> {
+    return this.#rpc(() => this.#streams.forks.export(request));
+  }
+
+  /** A fork of this stream is gone. */
+  streamForkReleased(fork: string): Promise<Result<{ released: boolean }>> {
+    return this.#rpc(() => this.#streams.forks.forkReleased(fork));
+  }
+
   // ── WebSocket upgrades ──────────────────────────────────────────────────
 
   /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
@@ -244,6 +365,7 @@ export class Topic extends DurableObject<Env> {
     this.#alarm.fired();
     const now = Date.now();
     this.#endpoint.closeExpired(now);
+    if (await this.#streams.expireIfDue(now)) return;
     await this.#housekeeping.run(now);
     this.#changes.react();
   }
@@ -287,4 +409,19 @@ export class Topic extends DurableObject<Env> {
       console.error(`topic ${this.#name}: cleaning up after a socket failed`, error);
     }
   }
+}
+
+/**
+ * How a push request leaves the object: `fetch` for a URL (never following a redirect), or the
+ * `fetch` of the service binding a push config names (another Worker, no public URL).
+ */
+function pushTransport(env: Env): PushTransport {
+  return (push, request, signal) => {
+    if (push.service === null) return fetch(request, { signal, redirect: "manual" });
+    const binding = (env as unknown as Record<string, unknown>)[push.service] as Fetcher | undefined;
+    if (typeof binding?.fetch !== "function") {
+      return Promise.reject(new Error(`the worker has no service binding named ${push.service}`));
+    }
+    return binding.fetch(request, { signal, redirect: "manual" });
+  };
 }

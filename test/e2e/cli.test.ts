@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lines, runCli, runShell } from "./cli-process";
-import { type Broker, freshTopic, removeState, startBroker } from "./harness";
+import { type Broker, freshTopic, removeState, sleep, startBroker } from "./harness";
 import { matchesShownLine, readmeCliSession } from "./readme-cli";
 
 let broker: Broker;
@@ -81,6 +81,10 @@ describe("help", () => {
     "subs info",
     "subs rm",
     "subs seek",
+    "subs pause",
+    "subs resume",
+    "subs purge",
+    "subs redrive",
     "token",
   ];
 
@@ -101,7 +105,17 @@ describe("help", () => {
         .map((line) => line.trim().split(" ")[0]);
     expect(listed(top.stdout)).toEqual(["topics", "pub", "sub", "tail", "subs", "token"]);
     expect(listed((await runCli(["topics", "--help"])).stdout)).toEqual(["ls", "create", "info", "rm"]);
-    expect(listed((await runCli(["subs", "--help"])).stdout)).toEqual(["ls", "create", "info", "rm", "seek"]);
+    expect(listed((await runCli(["subs", "--help"])).stdout)).toEqual([
+      "ls",
+      "create",
+      "info",
+      "rm",
+      "seek",
+      "pause",
+      "resume",
+      "purge",
+      "redrive",
+    ]);
   });
 });
 
@@ -182,6 +196,8 @@ describe("subs", () => {
       deadLetterTopic: `${topic}.dead`,
       filter: { attributes: { region: "eu", tier: "gold" } },
       ordered: true,
+      paused: false,
+      push: null,
     });
     expect(await ok(["subs", "create", topic, "billing", "--filter", "none", "--no-ordered"])).toBe(
       `updated subscription ${topic}/billing\n`,
@@ -211,6 +227,53 @@ describe("subs", () => {
   });
 });
 
+describe("subs pause, resume, purge and redrive", () => {
+  it("pauses and resumes delivery, purges the backlog and redrives dead letters", async () => {
+    const topic = freshTopic();
+    const dead = `${topic}.dead`;
+    await ok(["subs", "create", topic, "billing", "--start-at", "earliest", "--max-attempts", "1"]);
+    await ok(["subs", "create", topic, "billing", "--dead-letter-topic", dead]);
+    await broker.json(`/v1/topics/${topic}/batch`, {
+      method: "POST",
+      json: { messages: [{ data: 1 }, { data: 2 }] },
+    });
+
+    expect(await ok(["subs", "pause", topic, "billing"])).toBe(`paused subscription ${topic}/billing
+`);
+    const pull = () =>
+      broker.json<{ messages: { seq: number }[] }>(`/v1/topics/${topic}/subscriptions/billing/pull`, {
+        method: "POST",
+        json: { max: 10 },
+      });
+    expect((await pull()).body.messages).toEqual([]);
+    expect(await ok(["subs", "resume", topic, "billing"])).toBe(`resumed subscription ${topic}/billing
+`);
+    // One is nacked and runs out of its one attempt: dead-lettered. The other stays in flight.
+    const pulled = (await pull()).body.messages;
+    expect(pulled).toHaveLength(2);
+    await broker.json(`/v1/topics/${topic}/subscriptions/billing/nack`, {
+      method: "POST",
+      json: { seqs: [1] },
+    });
+    const deadLetters = async () =>
+      (await broker.json<{ messages: unknown[] }>(`/v1/topics/${dead}/messages?after=0`)).body.messages ?? [];
+    for (let i = 0; i < 100 && (await deadLetters()).length === 0; i++) await sleep(100);
+    expect(await deadLetters()).toHaveLength(1);
+
+    expect(await ok(["subs", "redrive", topic, "billing"])).toBe(`redrove 1 messages to ${topic}/billing
+`);
+    expect(JSON.parse(await ok(["subs", "redrive", topic, "billing", "--json"]))).toMatchObject({
+      redriven: 0,
+    });
+    expect(await ok(["subs", "purge", topic, "billing"])).toBe(`purged 2 messages from ${topic}/billing
+`);
+    const { body } = await broker.json<{ stats: Record<string, number> }>(
+      `/v1/topics/${topic}/subscriptions/billing`,
+    );
+    expect(body.stats).toMatchObject({ backlog: 0, purged: 2, redriven: 1, deadLettered: 1 });
+  });
+});
+
 describe("usage errors exit 2 and say what is wrong", () => {
   it.each([
     ["no command", [], "a command is missing"],
@@ -218,7 +281,7 @@ describe("usage errors exit 2 and say what is wrong", () => {
     [
       "an unknown subcommand",
       ["subs", "drop", "t", "s"],
-      '"drop" is not a subs command (ls, create, info, rm, seek)',
+      '"drop" is not a subs command (ls, create, info, rm, seek, pause, resume, purge, redrive)',
     ],
     ["an unknown option", ["topics", "ls", "--colour"], "Unknown option '--colour'"],
     ["a missing argument", ["subs", "info", "t"], "missing subscription"],

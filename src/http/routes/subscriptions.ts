@@ -10,10 +10,11 @@ import {
   subscriptionPutSchema,
 } from "../../protocol/http-consumers";
 import type { SubscriptionConfigPatch } from "../../protocol/topic-rpc";
-import { deadLetterLoop } from "../dead-letter-loops";
+import { copyLoop } from "../copy-loops";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
+import { checkPushTarget } from "../push-endpoint";
 import { callTopic } from "../topic-call";
 import { subscriptionView } from "../views";
 
@@ -35,6 +36,8 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const sub = nameParam(c, "sub");
   const patch: SubscriptionConfigPatch = await bodyInput(c, subscriptionPutSchema);
+  // A receiver the broker must not call is refused here, and again before every delivery.
+  checkPushTarget(c.env, patch.push, new URL(c.req.url).host);
   // A dead letter published back into its own topic would come round again for ever.
   if (patch.deadLetterTopic === topic) {
     throw new ProblemError("invalid_request", "deadLetterTopic must not be the subscription's own topic");
@@ -46,9 +49,9 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
       `this credential lacks "publish" on deadLetterTopic "${patch.deadLetterTopic}"`,
     );
   }
-  // A loop of dead-letter topics would bounce a message until its hop count ran out.
+  // A loop of dead-letter topics (or routes) would bounce a message until its hop count ran out.
   if (patch.deadLetterTopic) {
-    const loop = await deadLetterLoop(c.env, topic, patch.deadLetterTopic);
+    const loop = await copyLoop(c.env, topic, patch.deadLetterTopic);
     if (loop) {
       throw new ProblemError(
         "invalid_request",
@@ -58,7 +61,9 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
   }
   const result = unwrap(await callTopic(c.env, topic, (t) => t.putSubscription(sub, patch)));
   if (result.created) c.header("Location", `/v1/topics/${topic}/subscriptions/${sub}`);
-  return c.json(result.subscription, result.created ? 201 : 200);
+  // A push subscription's signing secret is answered once, to the admin who made it, never again.
+  const answer = result.secret ? { ...result.subscription, secret: result.secret } : result.subscription;
+  return c.json(answer, result.created ? 201 : 200);
 });
 
 subscriptionRoutes.get(SUBSCRIPTION, requireRight("subscribe"), async (c) => {
@@ -112,6 +117,20 @@ subscriptionRoutes.post(`${SUBSCRIPTION}/seek`, requireRight("subscribe"), async
   return c.json(unwrap(await callTopic(c.env, topic, (t) => t.seek(sub, to))));
 });
 
-for (const verb of ["pull", "ack", "nack", "extend", "seek"]) {
+/** Acks at once everything published so far that the subscription has not acked. */
+subscriptionRoutes.post(`${SUBSCRIPTION}/purge`, requireRight("admin"), async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.purge(sub), { idempotent: false })));
+});
+
+/** Gives the subscription's dead letters back to it, each once; `more` says to call again. */
+subscriptionRoutes.post(`${SUBSCRIPTION}/redrive`, requireRight("admin"), async (c) => {
+  const topic = nameParam(c, "topic");
+  const sub = nameParam(c, "sub");
+  return c.json(unwrap(await callTopic(c.env, topic, (t) => t.redrive(sub))));
+});
+
+for (const verb of ["pull", "ack", "nack", "extend", "seek", "purge", "redrive"]) {
   subscriptionRoutes.all(`${SUBSCRIPTION}/${verb}`, methodNotAllowed("POST"));
 }
