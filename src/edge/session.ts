@@ -20,6 +20,9 @@ type Subscribe = Extract<ParsedSessionFrame, { type: "subscribe" }>;
  * relay is (./fan-out.ts); consumers stay the topic's (leases, credit), which pushes to them here
  * and takes their acks by RPC. A tail of a topic that does not exist yet, and a prefix pattern,
  * ask the Registry to be told when a matching topic is created.
+ *
+ * (Over 300 lines: one connection's subscriptions — tails, consumers, patterns — share its
+ * rights, credit and resume state; splitting them would pass that state between files.)
  */
 export class Session {
   readonly #name: string;

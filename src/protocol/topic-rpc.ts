@@ -1,6 +1,7 @@
 /**
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
+ * (Over 300 lines of types only: the one definition of the surface both sides compile against.)
  */
 import type { FilterPattern } from "./filter-pattern.js";
 import type { WireMessage } from "./message.js";

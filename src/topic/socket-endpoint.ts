@@ -60,6 +60,9 @@ export function socketLimits(env: Env): SocketLimits {
  * The topic's WebSocket endpoint (DESIGN.md §5): accepts the upgrades the worker hands over,
  * answers the frames clients send, and cleans up after sockets that close or whose token
  * expires. Delivery to the sockets is ./push.ts's.
+ *
+ * (A little over 300 lines: every kind of socket the topic accepts — its own, a relay's, a
+ * session's — is admitted here against the same caps, so they cannot drift apart.)
  */
 export class SocketEndpoint {
   readonly #sockets: OpenSockets;
