@@ -78,28 +78,34 @@ export class Broker {
   }
 
   /**
-   * Publishes up to 1,000 messages atomically: all are stored, in order, or none.
+   * Publishes up to 1,000 messages atomically: all are stored, in order, or none. With
+   * `producer` (an idempotent producer's id, epoch and the seq of this request, from 0 in each
+   * epoch), the broker stores the request once: a retry of a request it already stored resolves
+   * to `[]`.
    *
    * @example
    * const receipts = await broker.publishBatch("orders", [
    *   { data: { id: 1 }, key: "customer-7" },
    *   { data: "plain text", attributes: { kind: "note" } },
    * ]);
+   * await broker.publishBatch("orders", [{ data: { id: 2 } }], { producer: { id: "billing-1", epoch: 0, seq: 0 } });
    */
   async publishBatch(
     topic: string,
     messages: BatchMessage[],
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; producer?: { id: string; epoch: number; seq: number } } = {},
   ): Promise<PublishReceipt[]> {
     checkName(topic, "topic");
-    const init: Parameters<Transport["request"]>[2] = { json: { messages: messages.map(batchEntry) } };
+    const json: Record<string, unknown> = { messages: messages.map(batchEntry) };
+    if (options.producer !== undefined) json.producer = options.producer;
+    const init: Parameters<Transport["request"]>[2] = { json };
     if (options.signal !== undefined) init.signal = options.signal;
-    const answer = await this.#transport.request<{ messages: PublishReceipt[] }>(
+    const answer = await this.#transport.request<{ messages?: PublishReceipt[] }>(
       "POST",
       ["v1", "topics", topic, "batch"],
       init,
     );
-    return answer.messages;
+    return answer.messages ?? [];
   }
 
   /**

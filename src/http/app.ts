@@ -1,6 +1,8 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { auth } from "../auth/middleware";
 import { VERSION } from "../protocol/version";
+import { H } from "./ds/headers";
+import { streamProtocolRoutes } from "./ds/routes";
 import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
@@ -45,3 +47,28 @@ app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
 app.route("/v1/topics", messageRoutes);
 app.route("/v1/topics", subscriptionRoutes);
+
+// Durable Streams (DESIGN.md §9) on the same topics, behind the same auth. Its reads set their own
+// Cache-Control: the protocol lets a range that can no longer change be cached.
+app.use(
+  "/ds/*",
+  browserCors({
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "DELETE"],
+    exposeHeaders: [
+      H.nextOffset,
+      H.upToDate,
+      H.cursor,
+      H.closed,
+      H.ttl,
+      H.expiresAt,
+      H.sseEncoding,
+      H.producerEpoch,
+      H.producerSeq,
+      H.expectedSeq,
+      H.receivedSeq,
+      "ETag",
+    ],
+  }),
+);
+app.use("/ds/*", auth());
+app.route("/ds", streamProtocolRoutes);

@@ -221,6 +221,19 @@ const batchEntrySchema = z
  * parseInput(batchSchema, { messages: [{ data: { id: 7 } }, { data: "hi", contentType: "text/plain" }] });
  */
 export const batchSchema = z.strictObject({
+  producer: z
+    .strictObject({
+      id: field("must be a string of 1 to 256 characters", (value) =>
+        typeof value === "string" && value.length > 0 && value.length <= 256 ? value : undefined,
+      ),
+      epoch: field("must be a non-negative integer", (value) =>
+        Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined,
+      ),
+      seq: field("must be a non-negative integer", (value) =>
+        Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined,
+      ),
+    })
+    .optional(),
   messages: z
     .array(batchEntrySchema, { error: "must be an array of messages" })
     .min(1, { error: "must contain at least 1 message" })

@@ -13,6 +13,8 @@ export interface AlarmSources {
   retryAt(): number;
   /** When push subscriptions held back by their rate or a receiver's pause may send again. */
   pushDue(): number | null;
+  /** When the topic expires as a stream (its TTL or expiry time). */
+  expiry(): number | null;
 }
 
 /**
@@ -62,6 +64,7 @@ export class Alarm {
       log.keys.nextExpiry(),
       this.#sources.socketExpiry(),
       this.#sources.pushDue(),
+      this.#sources.expiry(),
     ];
     // Dead letters are copied at once; registration is already under way and only needs a retry.
     if (delivery.deadLetters.any) times.push(retryAt || now);

@@ -97,6 +97,21 @@ export const MIGRATIONS: readonly string[] = [
     after INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 5: Durable Streams: the topic as a stream (content type, closed, expiry, forks) and the
+  // idempotent producers that append to it.
+  `
+  CREATE TABLE stream (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  -- One row per producer id: its epoch, the seq of its last accepted request, and the log seq
+  -- that request ended at.
+  CREATE TABLE producers (
+    id TEXT PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,4 @@
-import type { Result } from "../protocol/errors";
+import { fail, type Result } from "../protocol/errors";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
 import { GroupCommit } from "./group-commit";
@@ -25,6 +25,13 @@ export class Publishing {
   }
 
   publish(messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
+    // A closed stream (Durable Streams, ./streams.ts) takes no more messages from any API, nor
+    // does one deleted while its forks hold its name.
+    const { closed, deleted } = this.#store.stream.current;
+    if (closed || deleted) {
+      const why = deleted ? "was deleted as a stream" : "is closed as a stream";
+      return Promise.resolve(fail("conflict", `the topic ${why}: it takes no more messages`));
+    }
     return this.#commits.add(messages);
   }
 

@@ -3,8 +3,10 @@ import { Sql } from "../storage/sql";
 import { Delivery } from "./delivery";
 import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
+import { Producers } from "./producers";
 import { PushState } from "./push-state";
 import { RedrivePositions } from "./redrive-positions";
+import { StreamStates } from "./stream-state";
 import { Subscriptions } from "./subscriptions";
 
 /**
@@ -26,6 +28,8 @@ import { Subscriptions } from "./subscriptions";
  * | `dead_letters` | ./dead-letters.ts |
  * | `push_state` | ./push-state.ts |
  * | `redrives` | ./redrive-positions.ts |
+ * | `stream` | ./stream-state.ts |
+ * | `producers` | ./producers.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
@@ -34,6 +38,8 @@ export class TopicStore {
   readonly delivery: Delivery;
   readonly pushState: PushState;
   readonly redrives: RedrivePositions;
+  readonly stream: StreamStates;
+  readonly producers: Producers;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -49,6 +55,8 @@ export class TopicStore {
     this.delivery = new Delivery(this.sql, this.log, this.subscriptions);
     this.pushState = new PushState(this.sql);
     this.redrives = new RedrivePositions(this.sql);
+    this.stream = new StreamStates(this.sql);
+    this.producers = new Producers(this.sql);
     this.load();
   }
 
@@ -97,11 +105,13 @@ export class TopicStore {
       this.subscriptions.unload();
       this.delivery.unload();
       this.pushState.unload();
+      this.stream.unload();
       return;
     }
     this.log.load();
     this.subscriptions.load();
     this.delivery.load();
     this.pushState.load();
+    this.stream.load();
   }
 }

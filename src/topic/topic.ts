@@ -2,6 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import type {
+  StreamAppendInput,
+  StreamAppendOutcome,
+  StreamCreateInput,
+  StreamCreateOutcome,
+  StreamHead,
+  StreamPage,
+  StreamReadInput,
+} from "../protocol/streams";
+import type {
   AckInput,
   DeadLetterPage,
   ExtendInput,
@@ -37,6 +46,8 @@ import { type DeadLetterSource, deadLettersOf, redrive } from "./redrive";
 import { Registration } from "./registration";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
 import { TopicStore } from "./store";
+import type { ForkExport, ForkRequest, ForkSource } from "./stream-forks";
+import { Streams } from "./streams";
 import { type PushTransport, Webhooks } from "./webhooks";
 
 /**
@@ -57,6 +68,7 @@ export class Topic extends DurableObject<Env> {
   readonly #endpoint: SocketEndpoint;
   readonly #admin: TopicAdmin;
   readonly #webhooks: Webhooks;
+  readonly #streams: Streams;
   #requests = 0;
   readonly #since = Date.now();
 
@@ -79,6 +91,7 @@ export class Topic extends DurableObject<Env> {
       registered: () => registration.done,
       retryAt: () => housekeeping.retryAt,
       pushDue: () => webhooks.nextDue(),
+      expiry: () => store.stream.expiresAt(),
     });
     const changes = new Changes(store, {
       wake: () => polls.wake(),
@@ -112,6 +125,16 @@ export class Topic extends DurableObject<Env> {
       polls,
       usage,
       forgetPush: (subscription) => webhooks.forget(subscription),
+    });
+    const admin = this.#admin;
+    this.#streams = new Streams({
+      name,
+      store,
+      changes,
+      polls,
+      registration,
+      destroy: () => admin.destroy(),
+      source: ((topic: string) => env.TOPIC.getByName(topic)) as unknown as ForkSource,
     });
     this.#store = store;
     this.#alarm = alarm;
@@ -152,7 +175,7 @@ export class Topic extends DurableObject<Env> {
 
   /** Deletes the topic and everything in it; a later publish starts a new epoch. */
   destroy(): Promise<Result<{ deleted: true }>> {
-    return this.#rpc(() => this.#admin.destroy());
+    return this.#rpc(() => this.#streams.destroyTopic());
   }
 
   putSubscription(
@@ -222,6 +245,38 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => deadLettersOf(this.#store, source, after));
   }
 
+  // ── RPC: the topic as a Durable Stream (src/http/ds) ───────────────────
+
+  streamCreate(input: StreamCreateInput): Promise<Result<StreamCreateOutcome>> {
+    return this.#rpc(() => this.#streams.create(input));
+  }
+
+  streamAppend(input: StreamAppendInput): Promise<Result<StreamAppendOutcome>> {
+    return this.#rpc(() => this.#streams.append(input));
+  }
+
+  streamRead(input: StreamReadInput): Promise<Result<StreamPage>> {
+    return this.#rpc(() => this.#streams.read(input));
+  }
+
+  streamHead(): Promise<Result<StreamHead>> {
+    return this.#rpc(() => this.#streams.head());
+  }
+
+  streamDelete(): Promise<Result<{ deleted: true }>> {
+    return this.#rpc(() => this.#streams.delete());
+  }
+
+  /** A fork of this stream asks for what it inherits (./stream-forks.ts). */
+  streamExport(request: ForkRequest): Result<ForkExport | { kind: string; detail: string }> {
+    return this.#rpc(() => this.#streams.forks.export(request));
+  }
+
+  /** A fork of this stream is gone. */
+  streamForkReleased(fork: string): Promise<Result<{ released: boolean }>> {
+    return this.#rpc(() => this.#streams.forks.forkReleased(fork));
+  }
+
   // ── WebSocket upgrades ──────────────────────────────────────────────────
 
   /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
@@ -239,6 +294,7 @@ export class Topic extends DurableObject<Env> {
     this.#alarm.fired();
     const now = Date.now();
     this.#endpoint.closeExpired(now);
+    if (await this.#streams.expireIfDue(now)) return;
     await this.#housekeeping.run(now);
     this.#changes.react();
   }

@@ -13,7 +13,9 @@ import type { BrokerEnv } from "../env";
  * @example
  * app.use("/v1/*", browserCors());
  */
-export function browserCors(): MiddlewareHandler<BrokerEnv> {
+export function browserCors(
+  options: { exposeHeaders?: string[]; allowMethods?: string[] } = {},
+): MiddlewareHandler<BrokerEnv> {
   // One handler per allowlist (the auth config is cached per isolate), not one per request.
   let built: { allowed: readonly string[] | null; handler: MiddlewareHandler } | null = null;
   return async function browserCors(c, next) {
@@ -21,8 +23,8 @@ export function browserCors(): MiddlewareHandler<BrokerEnv> {
     if (built?.allowed !== allowed) {
       const handler = cors({
         origin: (origin) => (allowed === null ? "*" : isOriginAllowed(origin, allowed) ? origin : null),
-        allowMethods: ["GET", "POST", "PUT", "DELETE"],
-        exposeHeaders: ["Location", "Retry-After"],
+        allowMethods: options.allowMethods ?? ["GET", "POST", "PUT", "DELETE"],
+        exposeHeaders: ["Location", "Retry-After", ...(options.exposeHeaders ?? [])],
         maxAge: 600,
       });
       built = { allowed, handler };

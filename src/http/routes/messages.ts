@@ -18,10 +18,12 @@ import { LIMITS } from "../../protocol/limits";
 import { isJsonType } from "../../protocol/message";
 import type { PublishInput, ReadOptions } from "../../protocol/topic-rpc";
 import { readBodyLimited } from "../body";
+import { producerHeaders } from "../ds/headers";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { rateLimit, wantsEventStream } from "../middleware/rate-limit";
+import { publishAsProducer } from "../producer-publish";
 import { sseResponse } from "../sse";
 import { callTopic } from "../topic-call";
 
@@ -94,6 +96,8 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
   if (expiresAt !== undefined) input.expiresAt = expiresAt;
   if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
 
+  const producer = producerHeaders(c);
+  if (producer) return publishAsProducer(c, topic, [input], producer, ([r], p) => ({ ...r, producer: p }));
   const keyed = idempotencyKey !== undefined;
   const [receipt] = unwrap(await callTopic(c.env, topic, (t) => t.publish([input]), { idempotent: keyed }));
   return c.json(receipt, 201);
@@ -126,7 +130,9 @@ messageRoutes.all("/:topic/messages", methodNotAllowed("GET", "POST"));
 /** Publishes up to 1,000 messages atomically: every entry is validated before any is written. */
 messageRoutes.post("/:topic/batch", requireRight("publish"), rateLimit("publish"), async (c) => {
   const topic = nameParam(c, "topic");
-  const { messages } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
+  const { messages, producer } = await bodyInput(c, batchSchema, LIMITS.batchBytes);
+  if (producer)
+    return publishAsProducer(c, topic, messages, producer, (r, p) => ({ messages: r, producer: p }));
   const keyed = messages.every((m) => m.idempotencyKey !== undefined);
   const receipts = unwrap(await callTopic(c.env, topic, (t) => t.publish(messages), { idempotent: keyed }));
   return c.json({ messages: receipts }, 201);
