@@ -6,6 +6,7 @@
  *   client    the SDK; imports only protocol
  *   auth      imports protocol
  *   topic, registry   the Durable Objects; import protocol and storage
+ *   inbox     a requester's inbox (request/reply), a Durable Object; imports protocol
  *   http      the worker; composes all of the above
  *   worker    the published types of the RPC entrypoint (`edge-broker/worker`); imports protocol
  *   index.ts  the entry point; nothing imports it
@@ -41,6 +42,7 @@ module.exports = {
     layer("auth-imports-protocol", "auth", ["auth", "protocol"]),
     layer("topic-imports-protocol-and-storage", "topic", ["topic", "protocol", "storage"]),
     layer("registry-imports-protocol-and-storage", "registry", ["registry", "protocol", "storage"]),
+    layer("inbox-imports-protocol", "inbox", ["inbox", "protocol"]),
     layer("worker-types-import-protocol", "worker", ["worker", "protocol"]),
     {
       name: "nothing-imports-the-entry-point",

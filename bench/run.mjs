@@ -7,7 +7,7 @@
  *
  *   npm run bench                       # full run: 3 repetitions, under 10 minutes
  *   npm run bench -- --quick            # 1 repetition, short phases, under 2 minutes
- *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push
+ *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route
  *   npm run bench -- --no-peer          # skip nginx + nchan even when installed
  *   npm run bench -- --profile          # V8 CPU profiles of the broker instead of the scenarios
  */
@@ -18,7 +18,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { httpPool } from "./lib/http-client.mjs";
 import { detectPeer, PEER_INSTALL, startPeer } from "./lib/peer.mjs";
-import { ceilingTable, costTable, deliverTable, fanoutTable, publishTable, targets } from "./lib/report.mjs";
+import {
+  ceilingTable,
+  costTable,
+  deliverTable,
+  fanoutTable,
+  publishTable,
+  routeTable,
+  targets,
+} from "./lib/report.mjs";
 import { startRuntime } from "./lib/runtime.mjs";
 import { broadcastCeilingTarget, brokerTarget } from "./lib/targets.mjs";
 import { runCost } from "./scenarios/cost.mjs";
@@ -27,6 +35,7 @@ import { runFanout } from "./scenarios/fanout.mjs";
 import { runProfile } from "./scenarios/profile.mjs";
 import { CEILINGS, PUBLISH_SHAPES, runPublish } from "./scenarios/publish.mjs";
 import { pushTable, runPush } from "./scenarios/push.mjs";
+import { runRoute } from "./scenarios/route.mjs";
 
 const MODES = {
   full: {
@@ -47,7 +56,7 @@ const MODES = {
     durableCounts: [],
   },
 };
-const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push"];
+const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route"];
 /** Scenario 2's fixed rates; half of scenario 1's best single-message throughput is added. */
 const DELIVER_RATES = [100, 500, 1_000];
 /** Nothing runs past this: a stuck phase fails the run instead of holding the machine. */
@@ -165,6 +174,10 @@ try {
     section("6. push to a webhook on loopback (maxInFlight 32)");
     results.push = await runPush({ broker, ceilingHttp, mode, pids: pids.broker, log });
   }
+  if (only.includes("route")) {
+    section("7. routing: one route with a filter and a transform, beside a plain publish");
+    results.route = await runRoute({ broker, mode, pids, log });
+  }
   broker.close();
   ceilingHttp.close();
   peer?.target.close();
@@ -201,6 +214,7 @@ function render(r) {
   if (r.fanout) parts.push("### 3. Fan-out\n", fanoutTable(r.fanout), "");
   if (r.cost) parts.push("### 5. Cost\n", costTable(r.cost), "");
   if (r.push) parts.push("### 6. Push to a webhook\n", pushTable(r.push), "");
+  if (r.route) parts.push("### 7. Routing\n", routeTable(r.route), "");
   if (!r.profile) parts.push("### Targets\n", targets(r));
   return parts.join("\n");
 }

@@ -6,6 +6,7 @@
 import { app } from "./http/app";
 
 export { Broker } from "./http/rpc";
+export { Inbox } from "./inbox/inbox";
 export { Registry } from "./registry/registry";
 export { Topic } from "./topic/topic";
 

@@ -224,6 +224,52 @@ export function costTable(results) {
   );
 }
 
+/** Scenario 7: a route with a filter and a transform, beside the same run's plain publish. */
+export function routeTable(results) {
+  const { plain, routed, backlog } = results;
+  const rows = [
+    [
+      "plain publish, c=16 (no route)",
+      n(plain?.median.msgsPerSec),
+      ms(plain?.median.p50),
+      ms(plain?.median.p99),
+      n(cpuPerMsg(plain?.median)),
+      "–",
+      "–",
+    ],
+    [
+      "publish to a topic with the route, c=16",
+      n(routed?.median.msgsPerSec),
+      ms(routed?.median.p50),
+      ms(routed?.median.p99),
+      n(cpuPerMsg(routed?.median)),
+      n(routed?.median.forwardedPerSec),
+      "–",
+    ],
+    [
+      `backlog of ${n(backlog?.median.messages)} forwarded`,
+      "–",
+      "–",
+      "–",
+      "–",
+      n(backlog?.median.forwardedPerSec),
+      `${n(backlog?.median.sourceRowsWrittenPerMsg, 3)} + ${n(backlog?.median.targetRowsWrittenPerMsg, 2)}`,
+    ],
+  ];
+  return table(
+    [
+      "routing",
+      "published msg/s",
+      "p50 ms",
+      "p99 ms",
+      "server CPU µs/msg (publish + forward + copy)",
+      "forwarded msg/s",
+      "rows written per message (source + target)",
+    ],
+    rows,
+  );
+}
+
 /** The issue's targets, each with what was measured and whether it is met. */
 export function targets(results) {
   const s1 = results.publish;

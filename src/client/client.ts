@@ -1,9 +1,13 @@
+import type { ReplyMessage } from "../protocol/message.js";
 import { isValidName } from "../protocol/names.js";
+import type { Duration } from "../protocol/ws-frames.js";
 import { BrokerError } from "./errors.js";
 import { type LiveOptions, LiveTail } from "./live.js";
+import { Reply } from "./message.js";
 import {
   type BatchMessage,
   batchEntry,
+  headerPublish,
   type MessageData,
   type PublishOptions,
   type PublishReceipt,
@@ -19,6 +23,18 @@ import { Transport, type TransportOptions } from "./transport.js";
  * const broker = new Broker({ url: "https://broker.example.com", token: () => getFreshToken() });
  */
 export interface BrokerOptions extends TransportOptions {}
+
+/** Options of {@link Broker.request}. */
+export interface RequestOptions {
+  /** How long to wait for a reply: ms or `"5s"` (the broker's default is 5 s, its most 30 s). */
+  timeout?: Duration;
+  contentType?: string;
+  /** Sent as headers: lower-case names, visible ASCII values. */
+  attributes?: Record<string, string>;
+  /** Carried by the request and its reply (the broker makes one when this is left out). */
+  correlationId?: string;
+  signal?: AbortSignal;
+}
 
 /**
  * A client of one edge-broker deployment. It runs unchanged in browsers, Node ≥ 22,
@@ -106,6 +122,32 @@ export class Broker {
       init,
     );
     return answer.messages ?? [];
+  }
+
+  /**
+   * Publishes a request and resolves with its first reply. Rejects with a {@link BrokerError}
+   * `reply_timeout` when none came in time, and `no_responders` at once when no subscription
+   * (or route) of the topic could see the request. Aborting `signal` cancels the wait: a reply
+   * that comes after it is refused.
+   *
+   * @example
+   * const reply = await broker.request("inventory.check", { sku: "BK-1" }, { timeout: "2s" });
+   * console.log(reply.json());
+   */
+  async request(topic: string, data: MessageData, options: RequestOptions = {}): Promise<Reply> {
+    checkName(topic, "topic");
+    const { timeout, signal, ...fields } = options;
+    const init: Parameters<Transport["request"]>[2] = {
+      ...headerPublish(data, fields),
+      query: { timeout: timeout === undefined ? undefined : String(timeout) },
+    };
+    if (signal !== undefined) init.signal = signal;
+    const wire = await this.#transport.request<ReplyMessage>(
+      "POST",
+      ["v1", "topics", topic, "requests"],
+      init,
+    );
+    return new Reply(wire);
   }
 
   /**

@@ -55,10 +55,21 @@ export class BrokerError extends Error {
   }
 }
 
+/**
+ * Codes only the broker's own problem document can carry: a proxy's bare 503 or 504 is no verdict
+ * on responders or replies, a bare 410 or 422 none on inboxes or schemas.
+ */
+const SPECIFIC: ReadonlySet<ErrorCode> = new Set([
+  "no_responders",
+  "reply_timeout",
+  "gone",
+  "schema_violation",
+]);
+
 const CODE_BY_STATUS = new Map<number, ErrorCode>();
 for (const [code, status] of Object.entries(HTTP_STATUS) as [ErrorCode, number][]) {
   // Several codes share 400; the first listed (`invalid_request`) is the general one.
-  if (!CODE_BY_STATUS.has(status)) CODE_BY_STATUS.set(status, code);
+  if (!CODE_BY_STATUS.has(status) && !SPECIFIC.has(code)) CODE_BY_STATUS.set(status, code);
 }
 
 /** The broker code for an HTTP status when the answer was not a problem document (a proxy's page). */

@@ -11,13 +11,14 @@
  * for await (const message of broker.subscribe("orders", "billing")) message.ack();
  */
 export type { ErrorCode } from "../protocol/errors.js";
-export type { WireMessage } from "../protocol/message.js";
+export type { FilterPattern } from "../protocol/filter-pattern.js";
+export type { ReplyMessage, WireMessage } from "../protocol/message.js";
 export { CLOSE_CODES, type Duration, SUBPROTOCOL } from "../protocol/ws-frames.js";
-export { Broker, type BrokerOptions } from "./client.js";
+export { Broker, type BrokerOptions, type RequestOptions } from "./client.js";
 export type { ConnectionOptions } from "./connection.js";
 export { BrokerError, type BrokerErrorCode } from "./errors.js";
 export { type LiveOptions, LiveTail } from "./live.js";
-export { Message, ReceivedMessage } from "./message.js";
+export { Message, Payload, ReceivedMessage, Reply, type ReplyOptions } from "./message.js";
 export type { BatchMessage, JsonValue, MessageData, PublishOptions, PublishReceipt } from "./publish.js";
 export type { Clock, ReconnectOptions } from "./reconnect.js";
 export { BrokerErrorEvent, type ConnectionStatus, StatusEvent } from "./status.js";

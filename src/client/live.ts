@@ -1,8 +1,9 @@
 import type { ServerFrame } from "../protocol/ws-frames.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
 import { BrokerError } from "./errors.js";
-import { Message } from "./message.js";
+import { Message, type Replier } from "./message.js";
 import { Queue } from "./queue.js";
+import { replyVia } from "./replies.js";
 import { BrokerErrorEvent, type ConnectionStatus } from "./status.js";
 import { TailState } from "./tail-state.js";
 import type { Transport } from "./transport.js";
@@ -42,11 +43,14 @@ export class LiveTail extends EventTarget implements AsyncIterable<Message> {
   readonly #queue: Queue<Message>;
   #end!: (error: BrokerError | undefined) => void;
 
+  readonly #replier: Replier;
+
   constructor(transport: Transport, topic: string, options: LiveOptions = {}) {
     super();
     this.topic = topic;
     this.#state = new TailState(options);
     this.#queue = new Queue(() => this.close());
+    this.#replier = replyVia(transport);
     this.closed = new Promise((resolve) => {
       this.#end = resolve;
     });
@@ -102,6 +106,7 @@ export class LiveTail extends EventTarget implements AsyncIterable<Message> {
   }
 
   #receive(messages: Parameters<TailState["accept"]>[0][]): void {
-    for (const wire of messages) if (this.#state.accept(wire)) this.#queue.push(new Message(wire));
+    for (const wire of messages)
+      if (this.#state.accept(wire)) this.#queue.push(new Message(wire, this.#replier));
   }
 }

@@ -1,37 +1,43 @@
-import { fromBase64, isJsonType, type WireMessage } from "../protocol/message.js";
+import { fromBase64, isJsonType, type ReplyMessage, type WireMessage } from "../protocol/message.js";
 import type { Duration } from "../protocol/ws-frames.js";
+import type { MessageData } from "./publish.js";
 
 const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** How a message's reply is sent; implemented by the {@link Broker} that received it. */
+export type Replier = (message: Message, data: MessageData, options: ReplyOptions) => Promise<void>;
+
+/** Options of {@link Message.reply}. */
+export interface ReplyOptions {
+  contentType?: string;
+  attributes?: Record<string, string>;
+  /** For a reply to a topic: sending it twice with the same key stores it once. */
+  idempotencyKey?: string;
+}
+
 /**
- * A message read from a topic (live tail). Bodies arrive as parsed JSON, text, or
- * base64; `data` gives the natural form, `bytes()`, `text()` and `json()` convert.
- *
- * @example
- * for await (const message of broker.live("chat.room-1")) {
- *   console.log(message.seq, message.attributes.author, message.text());
- * }
+ * A body with its envelope: what a message read from a topic and a reply to a request share.
+ * `data` gives the body in its natural form; `bytes()`, `text()` and `json()` convert.
  */
-export class Message {
-  readonly seq: number;
+export class Payload {
   readonly id: string;
   /** Epoch ms. */
   readonly publishedAt: number;
   readonly contentType: string;
   readonly attributes: Readonly<Record<string, string>>;
-  readonly key: string | undefined;
-  readonly #wire: WireMessage;
+  /** What ties a reply to its request. */
+  readonly correlationId: string | undefined;
+  readonly #wire: ReplyMessage;
   #bytes: Uint8Array | undefined;
 
-  constructor(wire: WireMessage) {
+  constructor(wire: ReplyMessage) {
     this.#wire = wire;
-    this.seq = wire.seq;
     this.id = wire.id;
     this.publishedAt = wire.publishedAt;
     this.contentType = wire.contentType;
     this.attributes = wire.attributes;
-    this.key = wire.key;
+    this.correlationId = wire.correlationId;
   }
 
   /** The body: the parsed value for JSON, a string for `text/*`, bytes otherwise. */
@@ -65,6 +71,60 @@ export class Message {
   json<T = unknown>(): T {
     if (this.#wire.data !== undefined && isJsonType(this.contentType)) return this.#wire.data as T;
     return JSON.parse(this.text()) as T;
+  }
+}
+
+/**
+ * The reply to a request ({@link Broker.request}): a body and its envelope, not in any topic's log
+ * (so without a `seq`).
+ *
+ * @example
+ * const reply = await broker.request("inventory.check", { sku: "BK-1" }, { timeout: "2s" });
+ * if (reply.json<{ inStock: boolean }>().inStock) placeOrder();
+ */
+export class Reply extends Payload {}
+
+/**
+ * A message read from a topic (live tail). Bodies arrive as parsed JSON, text, or
+ * base64; `data` gives the natural form, `bytes()`, `text()` and `json()` convert.
+ *
+ * @example
+ * for await (const message of broker.live("chat.room-1")) {
+ *   console.log(message.seq, message.attributes.author, message.text());
+ * }
+ */
+export class Message extends Payload {
+  readonly seq: number;
+  readonly key: string | undefined;
+  /** Where replies go: a topic, or a requester's inbox. */
+  readonly replyTo: string | undefined;
+  readonly #replier: Replier | undefined;
+
+  constructor(wire: WireMessage, replier?: Replier) {
+    super(wire);
+    this.seq = wire.seq;
+    this.key = wire.key;
+    this.replyTo = wire.replyTo;
+    this.#replier = replier;
+  }
+
+  /**
+   * Answers the message: to the requester waiting on its `replyTo` inbox (rejects with a
+   * `gone` {@link BrokerError} when none waits any more), or into its `replyTo` topic with its
+   * `correlationId`. Throws a `TypeError` when the message has no `replyTo`.
+   *
+   * @example
+   * for await (const message of subscription) {
+   *   await message.reply({ inStock: stock.has(message.json<{ sku: string }>().sku) });
+   *   message.ack();
+   * }
+   */
+  reply(data: MessageData, options: ReplyOptions = {}): Promise<void> {
+    if (this.replyTo === undefined)
+      return Promise.reject(new TypeError("this message has no replyTo to answer"));
+    if (this.#replier === undefined)
+      return Promise.reject(new TypeError("this message was not received from a Broker"));
+    return this.#replier(this, data, options);
   }
 }
 
@@ -103,8 +163,8 @@ export class ReceivedMessage extends Message {
   readonly #settler: Settler;
   #settled = false;
 
-  constructor(wire: WireMessage, settler: Settler) {
-    super(wire);
+  constructor(wire: WireMessage, settler: Settler, replier?: Replier) {
+    super(wire, replier);
     this.attempt = wire.attempt ?? 1;
     this.leaseExpiresAt = wire.leaseExpiresAt;
     this.#settler = settler;

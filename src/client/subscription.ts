@@ -1,10 +1,12 @@
+import type { FilterPattern } from "../protocol/filter-pattern.js";
 import type { WireMessage } from "../protocol/message.js";
 import type { ClientFrame, Duration, ServerFrame } from "../protocol/ws-frames.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
 import { ConsumerState } from "./consumer-state.js";
 import { BrokerError } from "./errors.js";
-import { ReceivedMessage, type Settler } from "./message.js";
+import { ReceivedMessage, type Replier, type Settler } from "./message.js";
 import { Queue } from "./queue.js";
+import { replyVia } from "./replies.js";
 import { BrokerErrorEvent, type ConnectionStatus } from "./status.js";
 import type { Transport } from "./transport.js";
 
@@ -20,7 +22,8 @@ export interface SubscriptionSettings {
   maxAttempts?: number | null;
   backoff?: { min: Duration; max: Duration };
   deadLetterTopic?: string | null;
-  filter?: { attributes: Record<string, string> } | null;
+  /** Only messages this pattern matches are delivered (see the README's "Filters"). */
+  filter?: FilterPattern | null;
   /** At most one message in flight per ordering key. */
   ordered?: boolean;
 }
@@ -76,6 +79,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
   readonly #onMessage: SubscribeOptions["onMessage"];
   readonly #closeTimeout: number;
   readonly #settler: Settler;
+  readonly #replier: Replier;
   #sendScheduled = false;
   #closing: Promise<void> | undefined;
   #created: boolean;
@@ -90,6 +94,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     this.#onMessage = options.onMessage;
     this.#closeTimeout = options.closeTimeout ?? 5_000;
     this.#queue = new Queue(() => void this.close());
+    this.#replier = replyVia(transport);
     this.#created = options.create === undefined;
     this.closed = new Promise((resolve) => {
       this.#end = resolve;
@@ -226,7 +231,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     if (this.#closing !== undefined) return;
     const status = this.#connection.status;
     if (!this.#state.delivered(wire.seq, status.type === "open" ? status.epoch : undefined)) return;
-    const message = new ReceivedMessage(wire, this.#settler);
+    const message = new ReceivedMessage(wire, this.#settler, this.#replier);
     const onMessage = this.#onMessage;
     if (onMessage === undefined) {
       this.#queue.push(message);

@@ -7,6 +7,7 @@ import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
+import { replyRoutes, requestRoutes } from "./routes/requests";
 import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { tokenRoutes } from "./routes/tokens";
@@ -47,6 +48,8 @@ app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
 app.route("/v1/topics", messageRoutes);
 app.route("/v1/topics", subscriptionRoutes);
+app.route("/v1/topics", requestRoutes);
+app.route("/v1/replies", replyRoutes);
 
 // Durable Streams (DESIGN.md §9) on the same topics, behind the same auth. Its reads set their own
 // Cache-Control: the protocol lets a range that can no longer change be cached.

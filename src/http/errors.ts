@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, Handler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, HTTP_STATUS, type Result } from "../protocol/errors";
+import { type ErrorCode, HTTP_STATUS, type Result, type Violation } from "../protocol/errors";
 import { problemResponse } from "../protocol/problem";
 
 /**
@@ -17,21 +17,25 @@ export class ProblemError extends HTTPException {
   readonly code: ErrorCode;
   readonly detail: string;
   readonly headers: Record<string, string>;
+  readonly errors: Violation[] | undefined;
 
   constructor(
     code: ErrorCode,
     detail: string,
-    options: { status?: number; headers?: Record<string, string> } = {},
+    options: { status?: number; headers?: Record<string, string>; errors?: Violation[] } = {},
   ) {
     super((options.status ?? HTTP_STATUS[code]) as ContentfulStatusCode, { message: detail });
     this.name = "ProblemError";
     this.code = code;
     this.detail = detail;
     this.headers = options.headers ?? {};
+    this.errors = options.errors;
   }
 
   override getResponse(): Response {
-    return problemResponse(this.code, this.detail, { status: this.status, headers: this.headers });
+    const options: Parameters<typeof problemResponse>[2] = { status: this.status, headers: this.headers };
+    if (this.errors !== undefined) options.errors = this.errors;
+    return problemResponse(this.code, this.detail, options);
   }
 }
 
@@ -45,7 +49,10 @@ export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
   // A topic that sheds load says so; a second later is a fair guess at when it can take more.
   const headers: Record<string, string> = result.code === "rate_limited" ? { "Retry-After": "1" } : {};
-  throw new ProblemError(result.code, result.detail, { headers });
+  throw new ProblemError(result.code, result.detail, {
+    headers,
+    ...(result.errors === undefined ? {} : { errors: result.errors }),
+  });
 }
 
 /** Plain `HTTPException`s (thrown by Hono itself) keep their status; this names it with a code. */

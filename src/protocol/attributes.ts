@@ -9,7 +9,7 @@ import { LIMITS } from "./limits";
 /**
  * Attribute-name prefixes only the broker may set: `dead-letter.` (the `dead-letter.topic`,
  * `dead-letter.subscription` and `dead-letter.seq` of a dead-letter copy, which say where it came
- * from) and `broker.` (kept for the broker's own attributes to come). A publish that sets one is
+ * from) and `broker.` (`broker.hops`, and `broker.route.*` on a routed copy). A publish that sets one is
  * refused, so a consumer can trust them; a subscription filter may still match on them.
  */
 export const RESERVED_ATTRIBUTE_PREFIXES = ["dead-letter.", "broker."] as const;
@@ -22,9 +22,16 @@ export const BROKER_ATTRIBUTES = {
   deadLetterTopic: "dead-letter.topic",
   deadLetterSubscription: "dead-letter.subscription",
   deadLetterSeq: "dead-letter.seq",
+  /** On a message a route gave up on: the route, and why. */
+  deadLetterRoute: "dead-letter.route",
+  deadLetterReason: "dead-letter.reason",
   /** The epoch of the topic the copy came from, so a redrive never gives it to a re-created topic. */
   deadLetterEpoch: "dead-letter.epoch",
   hops: "broker.hops",
+  /** On a routed copy: the topic, route and seq it was forwarded from. */
+  routeTopic: "broker.route.topic",
+  routeName: "broker.route.name",
+  routeSeq: "broker.route.seq",
 } as const;
 
 /**

@@ -4,8 +4,8 @@
  * `parseInput`.
  */
 import * as z from "zod";
-import { filterAttributesSchema } from "./attributes";
 import { boolean, duration, field, integer, integerParam } from "./fields";
+import { filterSchema } from "./filter-schema";
 import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
 import { isValidName } from "./names";
@@ -62,7 +62,7 @@ export const subscriptionPutSchema = z.strictObject({
       ? (value as string | null)
       : undefined,
   ).optional(),
-  filter: z.strictObject({ attributes: filterAttributesSchema }).nullable().optional(),
+  filter: filterSchema.optional(),
   ordered: boolean.optional(),
   paused: boolean.optional(),
   push: pushPatchSchema.nullable().optional(),

@@ -10,10 +10,14 @@ import type { ErrorCode } from "./errors";
 import { duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
+import { NAME_RULE } from "./names";
+import { CORRELATION_ID_BYTES, isCorrelationId, isReplyTo } from "./replies";
 import { deliverAtSchema, expiresAtSchema, scheduleProblem, ttlSchema } from "./schedule";
+import { routesSchema, topicSchemaSchema } from "./topic-config";
 import type { PublishInput } from "./topic-rpc";
 
 export { parseInput } from "./fields";
+export { NAME_RULE } from "./names";
 
 const SECOND = 1_000;
 const HOUR = 3_600_000;
@@ -36,10 +40,6 @@ const positiveDurationOrNull = field("must be a positive duration or null", (val
   return ms !== undefined && ms > 0 ? ms : undefined;
 });
 
-/** How a valid topic or subscription name looks, in words. */
-export const NAME_RULE =
-  "a name of 1 to 128 letters, digits, '.', '_' or '-' starting with a letter or digit";
-
 /** An ordering key or idempotency key. */
 export const keySchema = field(`must be a non-empty string of at most ${LIMITS.keyBytes} bytes`, (value) =>
   typeof value === "string" && value.length > 0 && byteLength(value) <= LIMITS.keyBytes ? value : undefined,
@@ -52,6 +52,17 @@ export const contentTypeSchema = field("must be a media type such as application
 
 /** A delivery delay of a published message. */
 export const delaySchema = duration(0, LIMITS.maxDelayMs);
+
+/** Where replies to a message go: a topic name, or an inbox (`_reply.` and 32 hex digits). */
+export const replyToSchema = field(`must be ${NAME_RULE}, or an inbox (_reply.…)`, (value) =>
+  isReplyTo(value) ? value : undefined,
+);
+
+/** What ties a reply to its request. */
+export const correlationIdSchema = field(
+  `must be 1 to ${CORRELATION_ID_BYTES} characters of visible ASCII (spaces only inside)`,
+  (value) => (isCorrelationId(value) ? value : undefined),
+);
 
 // ---- topics --------------------------------------------------------------------------------
 
@@ -71,6 +82,8 @@ export const topicPutSchema = z.strictObject({
     .optional(),
   onFull: oneOf("reject", "drop-oldest").optional(),
   dedupWindow: duration(0, 7 * DAY).optional(),
+  routes: routesSchema.optional(),
+  schema: topicSchemaSchema.optional(),
 });
 
 /** `GET /v1/topics` query. */
@@ -193,6 +206,8 @@ const batchEntrySchema = z
     ttl: ttlSchema.optional(),
     expiresAt: expiresAtSchema.optional(),
     idempotencyKey: keySchema.optional(),
+    replyTo: replyToSchema.optional(),
+    correlationId: correlationIdSchema.optional(),
   })
   .transform((entry, ctx): PublishInput => {
     const problem = scheduleProblem(entry);
@@ -209,6 +224,8 @@ const batchEntrySchema = z
     if (entry.ttl !== undefined) input.ttl = entry.ttl;
     if (entry.expiresAt !== undefined) input.expiresAt = entry.expiresAt;
     if (entry.idempotencyKey !== undefined) input.idempotencyKey = entry.idempotencyKey;
+    if (entry.replyTo !== undefined) input.replyTo = entry.replyTo;
+    if (entry.correlationId !== undefined) input.correlationId = entry.correlationId;
     return input;
   });
 

@@ -22,9 +22,19 @@ export interface WireMessage {
   attempt?: number;
   /** When the consumer's lease runs out, epoch ms (subscriptions only). */
   leaseExpiresAt?: number;
+  /** Where replies go: a topic, or a requester's inbox (`_reply.…`). */
+  replyTo?: string;
+  /** Ties replies to their request: a reply carries its request's. */
+  correlationId?: string;
   data?: unknown;
   dataBase64?: string;
 }
+
+/**
+ * A reply as the requester receives it: a message on the wire, but from an inbox rather than a
+ * topic's log, so without a `seq` (nor delivery fields).
+ */
+export type ReplyMessage = Omit<WireMessage, "seq" | "deliverAt" | "attempt" | "leaseExpiresAt">;
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 

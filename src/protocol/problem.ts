@@ -1,4 +1,4 @@
-import { type ErrorCode, HTTP_STATUS, problem } from "./errors";
+import { type ErrorCode, HTTP_STATUS, problem, type Violation } from "./errors";
 
 /**
  * The one way the broker answers a failed HTTP request: an `application/problem+json` body
@@ -12,10 +12,10 @@ import { type ErrorCode, HTTP_STATUS, problem } from "./errors";
 export function problemResponse(
   code: ErrorCode,
   detail: string,
-  options: { status?: number; headers?: Record<string, string> } = {},
+  options: { status?: number; headers?: Record<string, string>; errors?: Violation[] } = {},
 ): Response {
   const status = options.status ?? HTTP_STATUS[code];
-  return new Response(JSON.stringify({ ...problem(code, detail), status }), {
+  return new Response(JSON.stringify({ ...problem(code, detail, options.errors), status }), {
     status,
     headers: {
       ...options.headers,

@@ -2,9 +2,30 @@
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
  */
+import type { FilterPattern } from "./filter-pattern.js";
 import type { WireMessage } from "./message.js";
 
 export type FullPolicy = "reject" | "drop-oldest";
+
+/** A JSON Schema (2020-12) document: an object, or `true`/`false`. */
+export type JsonSchema = { [key: string]: string | number | boolean | null | object } | boolean;
+
+/**
+ * A route: every message of the topic that its filter matches is forwarded to the topic `to`,
+ * reshaped by its transform, in seq order and exactly once (DESIGN.md §3, "Routes").
+ */
+export interface RouteConfig {
+  name: string;
+  /** The topic messages are forwarded to. */
+  to: string;
+  filter: FilterPattern | null;
+  /** A JSONata expression over `{data, attributes, key, …}` giving `{data, attributes?, key?}`. */
+  transform: string | null;
+  /** Tries of one message before it goes to `deadLetterTopic` (or is counted `failed`). */
+  maxAttempts: number;
+  backoff: { min: number; max: number };
+  deadLetterTopic: string | null;
+}
 
 export interface TopicConfig {
   retention: {
@@ -16,13 +37,42 @@ export interface TopicConfig {
   onFull: FullPolicy;
   /** How long an idempotency key is remembered, ms. */
   dedupWindow: number;
+  /** Where messages are forwarded (in this order of names); none by default. */
+  routes: RouteConfig[];
+  /** What a JSON message must look like to be published; `null` = anything. */
+  schema: JsonSchema | null;
 }
 
-/** A partial update of a topic's config; omitted fields keep their value. */
+/** A partial update of a topic's config; omitted fields keep their value (`routes` is replaced whole). */
 export interface TopicConfigPatch {
   retention?: Partial<TopicConfig["retention"]>;
   onFull?: FullPolicy;
   dedupWindow?: number;
+  routes?: RouteConfig[];
+  schema?: JsonSchema | null;
+}
+
+/** What a route has done, and how far behind it is (DESIGN.md §3, "Routes"). */
+export interface RouteStats {
+  name: string;
+  /** Messages published and not yet forwarded (or passed over by the filter). */
+  lag: number;
+  /** The next seq to forward. */
+  cursor: number;
+  forwarded: number;
+  /** Messages the filter passed over. */
+  filtered: number;
+  /** Messages given up after `maxAttempts` without a dead-letter topic. */
+  failed: number;
+  /** Messages given up after `maxAttempts` and copied to the dead-letter topic. */
+  deadLettered: number;
+  /** Copies not made because the message was `MAX_HOPS` copies deep already (a loop). */
+  looped: number;
+  /** Tries of the message at the cursor so far (0 when nothing failed). */
+  attempts: number;
+  /** When the next try is due, after a failure; `null` when none is waiting. */
+  retryAt: number | null;
+  lastError: { at: number; seq: number; code: string; detail: string } | null;
 }
 
 export interface TopicStats {
@@ -41,6 +91,8 @@ export interface TopicStats {
   sockets: number;
   /** Log reads and pulls parked in a long-poll now. */
   longPolls: number;
+  /** Each route's progress, in the config's order. */
+  routes: RouteStats[];
 }
 
 /** What this object has cost since it last started (memory only: resets on eviction). */
@@ -109,7 +161,8 @@ export interface SubscriptionConfig {
   maxAttempts: number | null;
   backoff: { min: number; max: number };
   deadLetterTopic: string | null;
-  filter: { attributes: Record<string, string> } | null;
+  /** Only messages this pattern matches are delivered (see ./filter-pattern.ts). */
+  filter: FilterPattern | null;
   ordered: boolean;
 }
 
@@ -173,6 +226,17 @@ export interface PublishInput {
   /** When the message expires, epoch ms (instead of `ttl`). */
   expiresAt?: number;
   idempotencyKey?: string;
+  /** Where replies go: a topic, or an inbox (`_reply.…`). */
+  replyTo?: string;
+  correlationId?: string;
+}
+
+/** How a publish treats the topic: the callers that ask for more than storing (routes, requests). */
+export interface PublishOptions {
+  /** Refuse (`not_found`) rather than create a topic that does not exist: a route's target. */
+  ifExists?: boolean;
+  /** Refuse (`no_responders`) unless a subscription's filter or a route's filter takes the message. */
+  needResponders?: boolean;
 }
 
 export interface PublishReceipt {

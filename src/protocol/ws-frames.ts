@@ -5,8 +5,8 @@
  * schemas that validate these frames at the edge live in `./ws-schemas.ts`, which
  * re-exports everything here.
  */
-import { ERROR_CODES, type ErrorCode } from "./errors.js";
-import type { WireMessage } from "./message.js";
+import { ERROR_CODES, type ErrorCode, type Violation } from "./errors.js";
+import type { ReplyMessage, WireMessage } from "./message.js";
 
 /** The subprotocol both sides must agree on; the server answers with exactly this entry. */
 export const SUBPROTOCOL = "edge-broker.v1";
@@ -150,11 +150,21 @@ export interface ErrorFrame {
   message: string;
   /** The request `id`, when the failed frame had one. */
   id?: string;
+  /** `schema_violation`: every reason the message was refused (as in a problem body). */
+  errors?: Violation[];
 }
 
 export interface PongFrame {
   type: "pong";
   id?: string;
+}
+
+/** The first reply to a `request` frame (a request that failed gets an `error` frame instead). */
+export interface ReplyMessageFrame {
+  type: "reply";
+  /** The request `id`, when the request frame had one. */
+  id?: string;
+  message: ReplyMessage;
 }
 
 export type ServerFrame =
@@ -164,7 +174,8 @@ export type ServerFrame =
   | PublishedFrame
   | OkFrame
   | ErrorFrame
-  | PongFrame;
+  | PongFrame
+  | ReplyMessageFrame;
 
 // ---------------------------------------------------------------------------------------
 // client → server (as written by a client; the server normalises durations to ms)
@@ -215,6 +226,10 @@ export interface PublishFrame {
   key?: string;
   delay?: Duration;
   idempotencyKey?: string;
+  /** Where replies go: a topic, or an inbox (`_reply.…`). */
+  replyTo?: string;
+  /** Ties replies to this message. */
+  correlationId?: string;
 }
 
 export interface PingFrame {
@@ -222,4 +237,35 @@ export interface PingFrame {
   id?: string;
 }
 
-export type ClientFrame = AckFrame | NackFrame | ExtendFrame | FlowFrame | PublishFrame | PingFrame;
+/** One message of a `request` or `reply` frame: a `publish` frame's fields. */
+export type FrameMessage = Omit<PublishFrame, "type" | "id">;
+
+/**
+ * Publishes `message` as a request and is answered with the first reply (`reply`), or an `error`
+ * frame: `reply_timeout` after `timeout`, `no_responders` at once.
+ */
+export interface RequestFrame {
+  type: "request";
+  id?: string;
+  message: Omit<FrameMessage, "replyTo">;
+  /** How long to wait for a reply (default 5 s, at most 30 s). */
+  timeout?: Duration;
+}
+
+/** A reply to the inbox a request named (`replyTo`); answered with `ok`, or `error` `gone`. */
+export interface ReplyFrame {
+  type: "reply";
+  id?: string;
+  replyTo: string;
+  message: Pick<FrameMessage, "data" | "dataBase64" | "contentType" | "attributes" | "correlationId">;
+}
+
+export type ClientFrame =
+  | AckFrame
+  | NackFrame
+  | ExtendFrame
+  | FlowFrame
+  | PublishFrame
+  | PingFrame
+  | RequestFrame
+  | ReplyFrame;

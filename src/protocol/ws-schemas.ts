@@ -13,6 +13,7 @@ import { batchSchema, parseInput } from "./http";
 import { ackSchema, extendSchema, nackSchema } from "./http-consumers";
 import { LIMITS } from "./limits";
 import type { WireMessage } from "./message";
+import { replyFrameSchema, requestFrameSchema } from "./requests";
 import type { PublishInput } from "./topic-rpc";
 import type * as F from "./ws-frames";
 import { MAX_IN_FLIGHT } from "./ws-frames";
@@ -42,6 +43,8 @@ export const CLIENT_FRAME_BODIES = {
   flow: flowSchema,
   publish: publishEntrySchema,
   ping: z.strictObject({}),
+  request: requestFrameSchema,
+  reply: replyFrameSchema,
 } as const;
 
 type Body<T extends keyof typeof CLIENT_FRAME_BODIES> = z.output<(typeof CLIENT_FRAME_BODIES)[T]>;
@@ -54,7 +57,9 @@ export type ParsedClientFrame =
   | (Envelope<"extend"> & Body<"extend">)
   | (Envelope<"flow"> & Body<"flow">)
   | (Envelope<"publish"> & { message: PublishInput })
-  | Envelope<"ping">;
+  | Envelope<"ping">
+  | (Envelope<"request"> & Body<"request">)
+  | (Envelope<"reply"> & Body<"reply">);
 
 /** A failed frame, with the request `id` when one could be read so the `error` frame can echo it. */
 export type FrameFailure = Failure & { id?: string };
@@ -131,8 +136,11 @@ export const WireMessageSchema = z.object({
   contentType: z.string(),
   attributes: z.record(z.string(), z.string()),
   key: z.string().optional(),
+  deliverAt: z.number().optional(),
   attempt: z.number().int().positive().optional(),
   leaseExpiresAt: z.number().optional(),
+  replyTo: z.string().optional(),
+  correlationId: z.string().optional(),
   data: z.unknown().optional(),
   dataBase64: z.string().optional(),
 });
@@ -164,8 +172,16 @@ export const ErrorFrameSchema = z.strictObject({
   code: errorCode,
   message: z.string(),
   id: z.string().optional(),
+  errors: z
+    .array(z.object({ index: z.number().int().min(0).optional(), path: z.string(), reason: z.string() }))
+    .optional(),
 });
 export const PongFrameSchema = z.strictObject({ type: z.literal("pong"), id: z.string().optional() });
+export const ReplyMessageFrameSchema = z.strictObject({
+  type: z.literal("reply"),
+  id: z.string().optional(),
+  message: WireMessageSchema.omit({ seq: true, attempt: true, leaseExpiresAt: true, deliverAt: true }),
+});
 
 export const ServerFrameSchema = z.discriminatedUnion("type", [
   HelloFrameSchema,
@@ -175,6 +191,7 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
   OkFrameSchema,
   ErrorFrameSchema,
   PongFrameSchema,
+  ReplyMessageFrameSchema,
 ]);
 
 /**
@@ -207,10 +224,13 @@ export type _FramesMatchSchemas = [
   Expect<Same<Body<"extend">, { seqs: number[]; ackTimeout?: number; epoch?: string }>>,
   Expect<Same<Body<"flow">, Omit<F.FlowFrame, "type" | "id">>>,
   Expect<Same<Body<"publish">, PublishInput>>,
+  Expect<Same<Body<"request">, { message: PublishInput; timeout: number }>>,
+  Expect<Same<Body<"reply">, { replyTo: string; message: PublishInput }>>,
   Expect<Same<z.output<typeof WireMessageSchema>, WireMessage>>,
   Expect<Same<z.output<typeof HelloFrameSchema>, F.HelloFrame>>,
   Expect<Same<z.output<typeof PublishedFrameSchema>, F.PublishedFrame>>,
   Expect<Same<z.output<typeof ErrorFrameSchema>, F.ErrorFrame>>,
+  Expect<Same<z.output<typeof ReplyMessageFrameSchema>, F.ReplyMessageFrame>>,
   Expect<Same<z.output<typeof ServerFrameSchema>, F.ServerFrame>>,
   Expect<Same<z.output<typeof errorCode>, ErrorCode>>,
 ];

@@ -13,6 +13,7 @@ import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig, mergeTopicConfig 
 import { cursorFor } from "./consumer-verbs";
 import { noSubscription, noTopic } from "./failures";
 import { subscriptionInfo, topicInfo } from "./info";
+import type { TopicMeta } from "./log";
 import type { LongPolls } from "./long-polls";
 import type { Registration } from "./registration";
 import type { SocketEndpoint } from "./socket-endpoint";
@@ -61,6 +62,8 @@ export class TopicAdmin {
       const meta = this.#store.ensure(this.#name, Date.now());
       meta.config = mergeTopicConfig(meta.config, patch);
       this.#store.log.saveMeta();
+      // A new route starts at the next message published; a route taken out forgets its place.
+      this.#store.routes.sync(meta.config.routes, this.#store.log.counters.nextSeq);
     });
     if (created) await this.#registration.register();
     return ok({ created, topic: this.#topicInfo() });
@@ -150,11 +153,28 @@ export class TopicAdmin {
     return ok({ subscriptions: all.map((s) => this.#subscriptionInfo(s)) });
   }
 
+  /** Every topic messages of this one are copied into: by dead letters, by routes. */
+  copiesTo(): Result<string[]> {
+    const meta = this.#store.meta;
+    if (!meta) return noTopic();
+    const targets = new Set<string>();
+    for (const { config } of this.#store.subscriptions.all()) {
+      if (config.deadLetterTopic !== null) targets.add(config.deadLetterTopic);
+    }
+    for (const route of meta.config.routes) {
+      targets.add(route.to);
+      if (route.deadLetterTopic !== null) targets.add(route.deadLetterTopic);
+    }
+    return ok([...targets]);
+  }
+
   #topicInfo(): TopicInfo {
+    const { log, routes } = this.#store;
     const live = {
       subscriptions: this.#store.subscriptions.size,
       sockets: this.#endpoint.sockets,
       longPolls: this.#polls.waiters.size,
+      routes: routes.stats((log.meta as TopicMeta).config.routes, log.counters.nextSeq),
     };
     return topicInfo(this.#store.log, live, this.#usage());
   }

@@ -20,7 +20,7 @@ export interface AlarmSources {
 /**
  * The one alarm of a topic (DESIGN.md §3), recomputed after every change from what is stored —
  * the earliest of lease expiry, retry or delayed message due, age retention, idempotency-key
- * expiry — and from pending housekeeping and socket expiry. The alarm survives a restart; a timer
+ * expiry, a route behind or due for a retry — and from pending housekeeping and socket expiry. The alarm survives a restart; a timer
  * in memory would not.
  */
 export class Alarm {
@@ -46,8 +46,11 @@ export class Alarm {
   }
 
   arm(): void {
-    const at = this.next(Date.now());
+    const now = Date.now();
+    const at = this.next(now);
     if (at === this.#at) return;
+    // Due now and already set to go off: writing the alarm again on every publish would only cost.
+    if (at !== null && this.#at !== null && at <= now && this.#at <= now) return;
     this.#at = at;
     if (at === null) void this.#storage.deleteAlarm();
     else void this.#storage.setAlarm(at);
@@ -60,7 +63,8 @@ export class Alarm {
     const retryAt = this.#sources.retryAt();
     const times = [
       delivery.nextDue(),
-      log.nextExpiry(delivery.protectedFrom()),
+      log.nextExpiry(this.#store.protectedFrom()),
+      this.#store.routes.nextDue(log.counters.nextSeq, now),
       log.keys.nextExpiry(),
       this.#sources.socketExpiry(),
       this.#sources.pushDue(),

@@ -1,5 +1,6 @@
+import { LIMITS } from "../protocol/limits";
 import type { DeadLetters } from "./dead-letters";
-import { type Filterable, matches } from "./filter";
+import { compileFilter, type Filterable } from "./filter";
 import type { Leases } from "./leases";
 import type { Log } from "./log";
 import type { Retries } from "./retries";
@@ -58,14 +59,18 @@ export class Backlog {
   }
 
   /** Messages were appended: the kept counts of filtered subscriptions take those that pass. */
-  appended(messages: readonly { attributes: Record<string, string> }[]): void {
+  appended(
+    messages: readonly { attributes: Record<string, string>; contentType: string; body: Uint8Array }[],
+  ): void {
     if (this.#filtered.size === 0) return;
     const stored: Filterable[] = messages.map((m) => ({
-      attributes: Object.keys(m.attributes).length ? JSON.stringify(m.attributes) : null,
+      attributes: m.attributes,
+      content_type: m.contentType,
+      body: m.body,
     }));
     for (const [name, kept] of this.#filtered) {
-      const filter = this.#subscriptions.get(name)?.config.filter;
-      if (filter) kept.count += stored.filter((message) => matches(filter, message)).length;
+      const filter = compileFilter(this.#subscriptions.get(name)?.config.filter);
+      if (filter) kept.count += stored.filter((message) => filter.test(message)).length;
     }
   }
 
@@ -88,16 +93,20 @@ export class Backlog {
   #fresh(subscription: Subscription): number {
     const { nextSeq } = this.#log.counters;
     const first = Math.max(subscription.cursor, this.#log.firstSeq() ?? nextSeq);
-    const filter = subscription.config.filter;
+    const filter = compileFilter(subscription.config.filter);
     if (!filter) return Math.max(0, nextSeq - first);
     const kept = this.#filtered.get(subscription.name);
     if (kept && kept.deletions === this.#log.deletions) return kept.count;
     let count = 0;
     for (let after = first - 1; after < nextSeq - 1; ) {
-      const heads = this.#log.heads(after, COUNT_PAGE);
-      count += heads.filter((head) => matches(filter, head)).length;
-      if (heads.length < COUNT_PAGE) break;
-      after = heads.at(-1)?.seq ?? nextSeq;
+      // A filter on bodies reads them a page at a time, bounded in bytes.
+      const heads = filter.needsBody
+        ? this.#log.headsWithBodies(after, COUNT_PAGE, LIMITS.pageBytes)
+        : this.#log.heads(after, COUNT_PAGE);
+      count += heads.filter((head) => filter.test(head)).length;
+      const last = heads.at(-1)?.seq;
+      if (last === undefined || last >= nextSeq - 1) break;
+      after = last;
     }
     this.#filtered.set(subscription.name, { count, deletions: this.#log.deletions });
     return count;

@@ -13,6 +13,8 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retention: { maxAge: 7 * DAY, maxMessages: null, maxBytes: 1024 ** 3 },
   onFull: "reject",
   dedupWindow: DAY,
+  routes: [],
+  schema: null,
 };
 
 export const DEFAULT_SUBSCRIPTION_CONFIG: SubscriptionConfig = {
@@ -31,7 +33,14 @@ export function mergeTopicConfig(base: TopicConfig, patch: TopicConfigPatch): To
     retention: { ...base.retention, ...patch.retention },
     onFull: patch.onFull ?? base.onFull,
     dedupWindow: patch.dedupWindow ?? base.dedupWindow,
+    routes: patch.routes ?? base.routes,
+    schema: patch.schema === undefined ? base.schema : patch.schema,
   };
+}
+
+/** A config as stored by any release: fields added since take their defaults. */
+export function storedTopicConfig(stored: Partial<TopicConfig>): TopicConfig {
+  return { ...DEFAULT_TOPIC_CONFIG, ...stored };
 }
 
 export function mergeSubscriptionConfig(

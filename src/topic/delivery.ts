@@ -3,7 +3,7 @@ import type { WireMessage } from "../protocol/message";
 import type { Sql } from "../storage/sql";
 import { Backlog } from "./backlog";
 import { DeadLetters } from "./dead-letters";
-import { matches } from "./filter";
+import { compileFilter } from "./filter";
 import { type Lease, Leases } from "./leases";
 import type { Log } from "./log";
 import { isExpired, type MessageRow, toWire } from "./message-rows";
@@ -106,16 +106,22 @@ export class Delivery {
     let held = heads ? this.#retries.held(name) : 0;
     let scanned = 0;
     let passed = 0;
+    const filter = compileFilter(subscription.config.filter);
     // Pages start at twice what is wanted and double: a delivery of a few messages (a push round
     // refilling the slots its answers freed) reads a few rows, not a page of 256 it then leaves.
     let page = Math.max(16, 2 * (max - chosen.length));
     while (!full && chosen.length < max && scanned < SCAN_LIMIT && held < HELD_LIMIT) {
-      const rows = this.#log.heads(subscription.cursor - 1, Math.min(SCAN_LIMIT - scanned, page, 256));
+      const after = subscription.cursor - 1;
+      const limit = Math.min(SCAN_LIMIT - scanned, page, 256);
       page *= 2;
+      // A filter on bodies needs them: read a page bounded in bytes, so memory stays bounded.
+      const rows = filter?.needsBody
+        ? this.#log.headsWithBodies(after, limit, LIMITS.pageBytes)
+        : this.#log.heads(after, limit);
       if (rows.length === 0) break;
       for (const row of rows) {
         if (chosen.length >= max || held >= HELD_LIMIT) break;
-        const wanted = matches(subscription.config.filter, row);
+        const wanted = filter === null || filter.test(row);
         const key = row.key ?? "";
         if (wanted && isExpired(row, now)) {
           scanned++;

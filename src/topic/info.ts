@@ -1,4 +1,4 @@
-import type { SubscriptionInfo, TopicInfo, TopicUsage } from "../protocol/topic-rpc";
+import type { RouteStats, SubscriptionInfo, TopicInfo, TopicUsage } from "../protocol/topic-rpc";
 import type { Delivery } from "./delivery";
 import type { Log, TopicMeta } from "./log";
 import type { Subscription } from "./subscriptions";
@@ -6,7 +6,7 @@ import type { Subscription } from "./subscriptions";
 /** A topic's config and stats, as `GET /v1/topics/{topic}` shows them. */
 export function topicInfo(
   log: Log,
-  live: { subscriptions: number; sockets: number; longPolls: number },
+  live: { subscriptions: number; sockets: number; longPolls: number; routes: RouteStats[] },
   usage: TopicUsage,
 ): TopicInfo {
   const meta = log.meta as TopicMeta;

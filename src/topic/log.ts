@@ -1,9 +1,9 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import type { PublishInput, PublishReceipt, TopicConfig } from "../protocol/topic-rpc";
 import type { Sql } from "../storage/sql";
-import { DEFAULT_TOPIC_CONFIG } from "./config";
+import { DEFAULT_TOPIC_CONFIG, storedTopicConfig } from "./config";
 import { IdempotencyKeys } from "./idempotency-keys";
-import { fitting, type MessageHead, type MessageRow, SIZE } from "./message-rows";
+import { fitting, type HeadWithBody, type MessageHead, type MessageRow, SIZE } from "./message-rows";
 
 /** What a topic knows about itself, kept in the `meta` table. */
 export interface TopicMeta {
@@ -55,19 +55,22 @@ export class Log {
     this.keys = new IdempotencyKeys(sql);
   }
 
-  /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
   /** Forgets what memory holds: the database has no topic. */
   unload(): void {
     this.meta = null;
     this.counters = { ...EMPTY_COUNTERS };
   }
 
+  /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
   load(): void {
     const rows = this.#sql.all<{ key: string; value: string }>("SELECT key, value FROM meta");
     const byKey = new Map(rows.map((row) => [row.key, row.value]));
     const topic = byKey.get("topic");
     const counters = byKey.get("counters");
-    this.meta = topic ? JSON.parse(topic) : null;
+    const meta: TopicMeta | null = topic ? JSON.parse(topic) : null;
+    // Topics stored before routes and schemas existed have neither.
+    if (meta) meta.config = storedTopicConfig(meta.config);
+    this.meta = meta;
     this.counters = counters ? JSON.parse(counters) : { ...EMPTY_COUNTERS };
   }
 
@@ -129,7 +132,7 @@ export class Log {
       if (receipt.duplicate) continue;
       const attributes = Object.keys(message.attributes).length ? JSON.stringify(message.attributes) : null;
       this.#sql.run(
-        "INSERT INTO messages (seq, id, published_at, deliver_at, expires_at, key, attributes, content_type, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (seq, id, published_at, deliver_at, expires_at, key, attributes, content_type, body, reply_to, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         receipt.seq,
         receipt.id,
         now,
@@ -139,6 +142,8 @@ export class Log {
         attributes,
         message.contentType,
         message.body,
+        message.replyTo ?? null,
+        message.correlationId ?? null,
       );
       if (message.idempotencyKey !== undefined) {
         this.keys.remember(message.idempotencyKey, receipt, now + config.dedupWindow);
@@ -277,6 +282,26 @@ export class Log {
       `SELECT seq, deliver_at, expires_at, key, attributes, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
       after,
       limit,
+    );
+  }
+
+  /**
+   * Heads with their bodies, for filters that look at bodies: messages with seq > `after`, oldest
+   * first, at most `limit` of them and `maxBytes` of stored bytes (but always the first one).
+   */
+  headsWithBodies(after: number, limit: number, maxBytes: number): HeadWithBody[] {
+    const sizes = this.#sql.all<{ seq: number; size: number }>(
+      `SELECT seq, ${SIZE} AS size FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+      after,
+      limit,
+    );
+    const last = sizes[fitting(sizes, maxBytes) - 1];
+    if (!last) return [];
+    return this.#sql.all<HeadWithBody>(
+      `SELECT seq, deliver_at, expires_at, key, attributes, ${SIZE} AS size, content_type, body FROM messages
+       WHERE seq > ? AND seq <= ? ORDER BY seq`,
+      after,
+      last.seq,
     );
   }
 

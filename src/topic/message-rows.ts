@@ -12,6 +12,8 @@ export interface MessageRow extends Record<string, SqlStorageValue> {
   attributes: string | null;
   content_type: string;
   body: ArrayBuffer;
+  reply_to: string | null;
+  correlation_id: string | null;
 }
 
 /** What a message costs to carry, in bytes: its body and its attributes (as stored). */
@@ -26,6 +28,12 @@ export interface MessageHead extends Record<string, SqlStorageValue> {
   attributes: string | null;
   /** Stored bytes of body and attributes. */
   size: number;
+}
+
+/** A head and its body: what a filter on bodies decides on. */
+export interface HeadWithBody extends MessageHead {
+  content_type: string;
+  body: ArrayBuffer;
 }
 
 /**
@@ -55,6 +63,8 @@ export function toWire(row: MessageRow): WireMessage {
   if (row.key !== null) message.key = row.key;
   if (row.deliver_at > row.published_at) message.deliverAt = row.deliver_at;
   if (row.expires_at !== null && row.expires_at !== undefined) message.expiresAt = row.expires_at;
+  if (row.reply_to !== null) message.replyTo = row.reply_to;
+  if (row.correlation_id !== null) message.correlationId = row.correlation_id;
   return Object.assign(message, encodeBody(row.content_type, new Uint8Array(row.body)));
 }
 

@@ -112,6 +112,21 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 6: request/reply: where replies go and what ties them to their request, first-class on a message;
+  // and the routes' state: per route, the next seq to forward and its retries (./route-state.ts).
+  `
+  ALTER TABLE messages ADD COLUMN reply_to TEXT;
+  ALTER TABLE messages ADD COLUMN correlation_id TEXT;
+
+  CREATE TABLE routes (
+    name TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    retry_at INTEGER NOT NULL,
+    counters TEXT NOT NULL,
+    last_error TEXT
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import type { ConsumerVerbs } from "./consumer-verbs";
 import { close, type OpenSockets, type SocketState } from "./open-sockets";
 import type { Publishing } from "./publishing";
 import { type FrameTarget, handleFrame } from "./socket-frames";
+import type { SocketRequests } from "./socket-requests";
 import type { TopicStore } from "./store";
 import { readUpgrade } from "./upgrade";
 
@@ -58,6 +59,7 @@ export class SocketEndpoint {
   readonly #publishing: Publishing;
   readonly #changes: Changes;
   readonly #limits: SocketLimits;
+  readonly #requests: SocketRequests;
 
   constructor(deps: {
     sockets: OpenSockets;
@@ -66,6 +68,7 @@ export class SocketEndpoint {
     publishing: Publishing;
     changes: Changes;
     limits: SocketLimits;
+    requests: SocketRequests;
   }) {
     this.#sockets = deps.sockets;
     this.#store = deps.store;
@@ -73,6 +76,7 @@ export class SocketEndpoint {
     this.#publishing = deps.publishing;
     this.#changes = deps.changes;
     this.#limits = deps.limits;
+    this.#requests = deps.requests;
   }
 
   /**
@@ -149,6 +153,7 @@ export class SocketEndpoint {
   /** A socket went away; a consumer's messages go to the others at once. */
   closed(ws: WebSocket, state = this.#sockets.state(ws)): void {
     this.#sockets.forget(ws);
+    this.#requests.closed(ws);
     if (state?.kind === "consumer") this.#verbs.release(state.session);
   }
 
@@ -213,6 +218,15 @@ export class SocketEndpoint {
       }
       return this.#publishing.publish([message]);
     },
+    request: async (ws, message, timeout, state) => {
+      if (!this.#store.meta) return fail("not_found", "topic does not exist");
+      // A request is a publish, and spends the same budget.
+      if (state.subject !== undefined && !(await this.#limits.allowPublish(state.subject))) {
+        return fail("rate_limited", "too many publishes from this client; slow down and retry");
+      }
+      return this.#requests.ask(ws, message, timeout);
+    },
+    reply: (replyTo, message) => this.#requests.reply(replyTo, message),
     send: (ws, frame) => this.#sockets.send(ws, frame),
     close: (ws, closeCode, code, detail) => this.#sockets.refuse(ws, closeCode, code, detail),
   };

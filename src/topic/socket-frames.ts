@@ -1,4 +1,5 @@
 import { fail, type Result } from "../protocol/errors";
+import type { ReplyMessage } from "../protocol/message";
 import type { AckInput, ExtendInput, NackInput, PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import { CLOSE_CODES, type ServerFrame } from "../protocol/ws-frames";
 import { type ParsedClientFrame, parseClientFrame } from "../protocol/ws-schemas";
@@ -11,6 +12,15 @@ export interface FrameTarget {
   extend(subscription: string, input: ExtendInput): Result<unknown>;
   flow(ws: WebSocket, state: SocketState, maxInFlight: number): void;
   publish(message: PublishInput, state: SocketState): Promise<Result<PublishReceipt[]>>;
+  /** Publishes a request and waits for its first reply (./socket-requests.ts). */
+  request(
+    ws: WebSocket,
+    message: PublishInput,
+    timeout: number,
+    state: SocketState,
+  ): Promise<Result<ReplyMessage>>;
+  /** Hands a reply to the inbox a request named. */
+  reply(replyTo: string, message: PublishInput): Promise<Result<unknown>>;
   send(ws: WebSocket, frame: ServerFrame): void;
   close(
     ws: WebSocket,
@@ -52,7 +62,8 @@ export async function handleFrame(
   const frame = parsed.value;
   const result = await dispatch(target, ws, state, frame);
   if (!result.ok) {
-    target.send(ws, { type: "error", code: result.code, message: result.detail, ...idOf(frame) });
+    const errors = result.errors === undefined ? {} : { errors: result.errors };
+    target.send(ws, { type: "error", code: result.code, message: result.detail, ...idOf(frame), ...errors });
   }
 }
 
@@ -85,6 +96,17 @@ async function dispatch(
         duplicate: receipt.duplicate,
       });
       return { ok: true, value: null };
+    }
+    case "request": {
+      if (!state.canPublish) return fail("forbidden", "this token has no publish right on the topic");
+      const result = await target.request(ws, frame.message, frame.timeout, state);
+      if (!result.ok) return result;
+      target.send(ws, { type: "reply", ...idOf(frame), message: result.value });
+      return { ok: true, value: null };
+    }
+    case "reply": {
+      const result = await target.reply(frame.replyTo, frame.message);
+      return result.ok ? ok() : result;
     }
   }
   const subscription = state.subscription;

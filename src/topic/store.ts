@@ -6,6 +6,7 @@ import { MIGRATIONS } from "./migrations";
 import { Producers } from "./producers";
 import { PushState } from "./push-state";
 import { RedrivePositions } from "./redrive-positions";
+import { RouteState } from "./route-state";
 import { StreamStates } from "./stream-state";
 import { Subscriptions } from "./subscriptions";
 
@@ -30,6 +31,7 @@ import { Subscriptions } from "./subscriptions";
  * | `redrives` | ./redrive-positions.ts |
  * | `stream` | ./stream-state.ts |
  * | `producers` | ./producers.ts |
+ * | `routes` | ./route-state.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
@@ -40,6 +42,7 @@ export class TopicStore {
   readonly redrives: RedrivePositions;
   readonly stream: StreamStates;
   readonly producers: Producers;
+  readonly routes: RouteState;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -57,7 +60,16 @@ export class TopicStore {
     this.redrives = new RedrivePositions(this.sql);
     this.stream = new StreamStates(this.sql);
     this.producers = new Producers(this.sql);
+    this.routes = new RouteState(this.sql);
     this.load();
+  }
+
+  /**
+   * The lowest seq some subscription or route still needs: retention keeps it and everything
+   * after it (under `reject`).
+   */
+  protectedFrom(): number {
+    return Math.min(this.delivery.protectedFrom(), this.routes.lowestCursor() ?? Number.MAX_SAFE_INTEGER);
   }
 
   /** The topic, or `null` while it does not exist. */
@@ -106,6 +118,7 @@ export class TopicStore {
       this.delivery.unload();
       this.pushState.unload();
       this.stream.unload();
+      this.routes.unload();
       return;
     }
     this.log.load();
@@ -113,5 +126,6 @@ export class TopicStore {
     this.delivery.load();
     this.pushState.load();
     this.stream.load();
+    this.routes.load();
   }
 }

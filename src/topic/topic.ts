@@ -16,6 +16,7 @@ import type {
   ExtendInput,
   NackInput,
   PublishInput,
+  PublishOptions,
   PublishReceipt,
   PullOptions,
   PullResult,
@@ -44,7 +45,9 @@ import { purge } from "./purge";
 import { Push } from "./push";
 import { type DeadLetterSource, deadLettersOf, redrive } from "./redrive";
 import { Registration } from "./registration";
+import { RouteForwarding } from "./route-forwarding";
 import { positiveInt, SocketEndpoint, socketLimits } from "./socket-endpoint";
+import { SocketRequests } from "./socket-requests";
 import { TopicStore } from "./store";
 import type { ForkExport, ForkRequest, ForkSource } from "./stream-forks";
 import { Streams } from "./streams";
@@ -83,9 +86,10 @@ export class Topic extends DurableObject<Env> {
     const sockets = new OpenSockets(ctx);
     const push = new Push(store, sockets, () => changes.react("sockets"));
     const registration = new Registration(env.REGISTRY, store);
-    const housekeeping = new Housekeeping(store, registration, (topic, messages) =>
-      env.TOPIC.getByName(topic).publish(messages),
-    );
+    const publishTo = (topic: string, messages: PublishInput[], options?: PublishOptions) =>
+      env.TOPIC.getByName(topic).publish(messages, options);
+    const forwarding = new RouteForwarding(store, publishTo);
+    const housekeeping = new Housekeeping(store, registration, publishTo, forwarding);
     const alarm = new Alarm(ctx.storage, store, {
       socketExpiry: () => sockets.nextExpiry(),
       registered: () => registration.done,
@@ -114,7 +118,8 @@ export class Topic extends DurableObject<Env> {
     const verbs = new ConsumerVerbs(store, changes, polls);
     const publishing = new Publishing(name, store, changes, registration);
     const limits = socketLimits(env);
-    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits });
+    const requests = new SocketRequests(name, (inbox) => env.INBOX.getByName(inbox));
+    const endpoint = new SocketEndpoint({ sockets, store, verbs, publishing, changes, limits, requests });
     const usage = () => ({ ...store.sql.usage, requests: this.#requests, since: this.#since });
     this.#admin = new TopicAdmin({
       name,
@@ -152,10 +157,11 @@ export class Topic extends DurableObject<Env> {
 
   /**
    * Appends a batch atomically and answers once it is durable. Publishes that
-   * arrive together are written in one transaction (group commit).
+   * arrive together are written in one transaction (group commit). `options` are for the
+   * broker's own callers: a route (`ifExists`), a request (`needResponders`).
    */
-  publish(messages: PublishInput[]): Promise<Result<PublishReceipt[]>> {
-    return this.#rpc(() => this.#publishing.publish(messages));
+  publish(messages: PublishInput[], options: PublishOptions = {}): Promise<Result<PublishReceipt[]>> {
+    return this.#rpc(() => this.#publishing.publish(messages, options));
   }
 
   /** Messages after `after` (from the oldest retained without it); long-polls up to `wait` ms. */
@@ -195,6 +201,11 @@ export class Topic extends DurableObject<Env> {
 
   listSubscriptions(): Result<{ subscriptions: SubscriptionInfo[] }> {
     return this.#rpc(() => this.#admin.listSubscriptions());
+  }
+
+  /** The topics this one copies messages into: dead-letter topics, routes' targets (loop checks). */
+  copiesTo(): Result<string[]> {
+    return this.#rpc(() => this.#admin.copiesTo());
   }
 
   // ── RPC: consumers ──────────────────────────────────────────────────────

@@ -28,13 +28,13 @@ export interface SessionStep {
   shown: unknown;
 }
 
-/** The README's "Try it" session, in order. */
-export async function readmeSession(): Promise<SessionStep[]> {
+/** A README session, in order: "Try it" unless another heading (`## Routing`) is named. */
+export async function readmeSession(heading = "## Try it"): Promise<SessionStep[]> {
   const text = await readFile(README, "utf8");
-  const heading = text.indexOf("\n## Try it");
-  if (heading < 0) throw new Error('README.md has no "## Try it" section');
-  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(heading));
-  if (!block?.[1]) throw new Error('README.md "Try it" has no ```sh block');
+  const at = text.indexOf(`\n${heading}`);
+  if (at < 0) throw new Error(`README.md has no "${heading}" section`);
+  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
+  if (!block?.[1]) throw new Error(`README.md "${heading}" has no \`\`\`sh block`);
 
   const steps: SessionStep[] = [];
   // An answer's continuation lines join the line before them.

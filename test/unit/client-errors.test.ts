@@ -62,6 +62,9 @@ describe("errorFromResponse", () => {
     [429, "rate_limited"],
     [507, "topic_full"],
     [503, "internal"],
+    [504, "internal"],
+    [410, "invalid_request"],
+    [422, "invalid_request"],
   ])("maps a bare %i to %s", async (status, code) => {
     expect((await errorFromResponse(new Response("", { status }))).code).toBe(code);
   });

@@ -108,7 +108,7 @@ describe("parseClientFrame refuses with invalid_request", () => {
     expect(parsed).toMatchObject({ ok: false, code: "invalid_request", id: "x1" });
     if (!parsed.ok)
       expect(parsed.detail).toBe(
-        'unknown frame type "subscribe"; expected one of ack, nack, extend, flow, publish, ping',
+        'unknown frame type "subscribe"; expected one of ack, nack, extend, flow, publish, ping, request, reply',
       );
   });
 

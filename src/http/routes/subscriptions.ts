@@ -10,7 +10,7 @@ import {
   subscriptionPutSchema,
 } from "../../protocol/http-consumers";
 import type { SubscriptionConfigPatch } from "../../protocol/topic-rpc";
-import { deadLetterLoop } from "../dead-letter-loops";
+import { copyLoop } from "../copy-loops";
 import type { BrokerEnv } from "../env";
 import { methodNotAllowed, ProblemError, unwrap } from "../errors";
 import { bodyInput, nameParam } from "../input";
@@ -49,9 +49,9 @@ subscriptionRoutes.put(SUBSCRIPTION, requireRight("admin"), async (c) => {
       `this credential lacks "publish" on deadLetterTopic "${patch.deadLetterTopic}"`,
     );
   }
-  // A loop of dead-letter topics would bounce a message until its hop count ran out.
+  // A loop of dead-letter topics (or routes) would bounce a message until its hop count ran out.
   if (patch.deadLetterTopic) {
-    const loop = await deadLetterLoop(c.env, topic, patch.deadLetterTopic);
+    const loop = await copyLoop(c.env, topic, patch.deadLetterTopic);
     if (loop) {
       throw new ProblemError(
         "invalid_request",

@@ -8,6 +8,7 @@ import type { BrokerEnv } from "../env";
 import { methodNotAllowed, unwrap } from "../errors";
 import { bodyInput, nameParam, queryInput } from "../input";
 import { callTopic } from "../topic-call";
+import { checkTopicConfig } from "../topic-config-checks";
 import { topicView } from "../views";
 
 /** `/v1/topics` and `/v1/topics/{topic}`: the catalogue and each topic's config and stats. */
@@ -31,6 +32,7 @@ topicRoutes.all("/", methodNotAllowed("GET"));
 topicRoutes.put("/:topic", requireRight("admin"), async (c) => {
   const topic = nameParam(c, "topic");
   const patch: TopicConfigPatch = await bodyInput(c, topicPutSchema);
+  await checkTopicConfig(c, topic, patch);
   const { created, topic: info } = unwrap(await callTopic(c.env, topic, (t) => t.putConfig(patch)));
   if (created) c.header("Location", `/v1/topics/${topic}`);
   return c.json(info, created ? 201 : 200);

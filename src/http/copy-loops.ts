@@ -4,16 +4,17 @@ import { callTopic } from "./topic-call";
 const MAX_VISITS = 64;
 
 /**
- * The chain of dead-letter topics by which messages dead-lettered from `topic` into `target`
- * would come back to `topic` (`[topic, target, …, topic]`), or `null` when none does. It follows
- * the `deadLetterTopic` of every subscription of each topic on the way, breadth first, looking at
+ * The chain of copies by which messages copied from `topic` into `target` would come back to
+ * `topic` (`[topic, target, …, topic]`), or `null` when none does. It follows, breadth first,
+ * every way a topic copies its messages into another — its subscriptions' dead-letter topics, its
+ * routes' targets and their dead-letter topics (`copiesTo` of each topic's object) — looking at
  * no more than 64 topics: a loop longer than that (or made by two PUTs racing) is still stopped,
  * by the hop count every copy carries (`broker.hops`, `MAX_HOPS`).
  *
  * @example
- * await deadLetterLoop(c.env, "a", "b"); // ["a", "b", "a"] when a subscription of b dead-letters to a
+ * await copyLoop(c.env, "a", "b"); // ["a", "b", "a"] when b routes (or dead-letters) to a
  */
-export async function deadLetterLoop(
+export async function copyLoop(
   env: Pick<Env, "TOPIC">,
   topic: string,
   target: string,
@@ -22,11 +23,9 @@ export async function deadLetterLoop(
   const seen = new Set([target]);
   for (let visits = 0; queue.length > 0 && visits < MAX_VISITS; visits++) {
     const path = queue.shift() as string[];
-    const listed = await callTopic(env, path.at(-1) as string, (t) => t.listSubscriptions());
-    if (!listed.ok) continue; // a topic that does not exist yet dead-letters nowhere
-    for (const { config } of listed.value.subscriptions) {
-      const next = config.deadLetterTopic;
-      if (next === null) continue;
+    const copied = await callTopic(env, path.at(-1) as string, (t) => t.copiesTo());
+    if (!copied.ok) continue; // a topic that does not exist yet copies nowhere
+    for (const next of copied.value) {
       if (next === topic) return [...path, next];
       if (!seen.has(next)) {
         seen.add(next);
