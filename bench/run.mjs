@@ -203,8 +203,8 @@ try {
     });
   }
   if (only.includes("sdk")) {
-    section("9. the SDK's producer batching: concurrent publish() from one process");
-    results.sdk = await runSdk({ origin: runtime.broker, mode, pids: pids.broker, log });
+    section("9. publishing from a client: one socket, and the SDK's batching");
+    results.sdk = await runSdk({ origin: runtime.broker, broker, mode, pids: pids.broker, log });
   }
   broker.close();
   ceilingHttp.close();
@@ -243,7 +243,7 @@ function render(r) {
   if (r.cost) parts.push("### 5. Cost\n", costTable(r.cost), "");
   if (r.push) parts.push("### 6. Push to a webhook\n", pushTable(r.push), "");
   if (r.route) parts.push("### 7. Routing\n", routeTable(r.route), "");
-  if (r.sdk) parts.push("### 9. SDK producer batching\n", sdkTable(r.sdk), "");
+  if (r.sdk) parts.push("### 9. Publishing from a client\n", sdkTable(r.sdk), "");
   if (r.audience) parts.push("### 8. Audience across relays\n", audienceTable(r.audience), "");
   if (!r.profile) parts.push("### Targets\n", targets(r));
   return parts.join("\n");
