@@ -76,8 +76,8 @@ function canonicalQuery(url: URL): string {
 
 /**
  * Verifies a request's SigV4 signature with `secret`, and that it was signed within 15 minutes
- * of `now`. The path is encoded twice, as for every service but S3; the payload hash is
- * `X-Amz-Content-Sha256` when signed, else the SHA-256 of `body`.
+ * of `now`. The path is encoded twice, as for every service but S3; the payload hash is the
+ * SHA-256 of `body`, which `X-Amz-Content-Sha256`, when sent, must equal.
  *
  * @example
  * const verdict = await verifySigV4(request, body, header, secretAccessKey, Date.now());
@@ -115,9 +115,13 @@ export async function verifySigV4(
       return `${name}:${value.trim().replace(/\s+/g, " ")}\n`;
     })
     .join("");
-  const payloadHash = header.signedHeaders.includes("x-amz-content-sha256")
-    ? (headers.get("x-amz-content-sha256") ?? "")
-    : await sha256(body);
+  // The body's own hash, always: a signed X-Amz-Content-Sha256 must match it (an unsigned payload
+  // would let anyone replace the body of a request they saw).
+  const payloadHash = await sha256(body);
+  const declared = headers.get("x-amz-content-sha256");
+  if (declared !== null && declared !== payloadHash) {
+    return { ok: false, reason: "mismatch", detail: "X-Amz-Content-Sha256 is not the body's SHA-256" };
+  }
   const canonicalRequest = [
     request.method,
     uriEscape(url.pathname).replace(/%2F/g, "/"),
