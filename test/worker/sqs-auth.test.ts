@@ -1,6 +1,6 @@
-import { createHash, createHmac } from "node:crypto";
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/http/app";
@@ -68,7 +68,9 @@ const admin = { accessKeyId: "anything", secretAccessKey: ADMIN_KEY };
 describe("SQS auth", () => {
   it("takes a SigV4 signature made with the admin key, whatever the access key id", async () => {
     const name = freshTopic("q");
-    const { QueueUrl } = await ok<{ QueueUrl: string }>(send(await signed("CreateQueue", { QueueName: name }, admin)));
+    const { QueueUrl } = await ok<{ QueueUrl: string }>(
+      send(await signed("CreateQueue", { QueueName: name }, admin)),
+    );
     expect(QueueUrl).toBe(`http://broker/sqs/000000000000/${name}`);
   });
 
@@ -82,7 +84,11 @@ describe("SQS auth", () => {
   it("refuses a wrong secret, a changed body and an old signature, before any topic is touched", async () => {
     const name = freshTopic("q");
     const wrong = { accessKeyId: "x", secretAccessKey: "not-the-admin-key" };
-    await refused(send(await signed("CreateQueue", { QueueName: name }, wrong)), "SignatureDoesNotMatch", 403);
+    await refused(
+      send(await signed("CreateQueue", { QueueName: name }, wrong)),
+      "SignatureDoesNotMatch",
+      403,
+    );
     const original = await signed("CreateQueue", { QueueName: name }, admin);
     const tampered = new Request(original, { body: JSON.stringify({ QueueName: `${name}-other` }) });
     await refused(send(tampered), "SignatureDoesNotMatch", 403);
@@ -117,9 +123,17 @@ describe("SQS auth", () => {
     await ok(send(await signed("GetQueueUrl", { QueueName: name }, asToken)));
     await refused(send(await signed("ReceiveMessage", { QueueUrl }, asToken)), "AccessDenied", 403);
     await refused(send(await signed("DeleteQueue", { QueueUrl }, asToken)), "AccessDenied", 403);
-    await refused(send(await signed("CreateQueue", { QueueName: `${name}-2` }, asToken)), "AccessDenied", 403);
+    await refused(
+      send(await signed("CreateQueue", { QueueName: `${name}-2` }, asToken)),
+      "AccessDenied",
+      403,
+    );
     const otherSecret = { accessKeyId: token, secretAccessKey: ADMIN_KEY };
-    await refused(send(await signed("SendMessage", { QueueUrl, MessageBody: "hi" }, otherSecret)), "SignatureDoesNotMatch", 403);
+    await refused(
+      send(await signed("SendMessage", { QueueUrl, MessageBody: "hi" }, otherSecret)),
+      "SignatureDoesNotMatch",
+      403,
+    );
     expect((await topicStub(`${name}-2`).info()).ok).toBe(false);
   });
 
@@ -127,9 +141,16 @@ describe("SQS auth", () => {
     const name = freshTopic("q");
     await ok(send(await signed("CreateQueue", { QueueName: `${name}-dlq` }, admin)));
     const token = await hs256({ cap: { [name]: ["admin"] }, exp: nowS() + 600 });
-    const policy = JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:edge:000000000000:${name}-dlq`, maxReceiveCount: 2 });
+    const policy = JSON.stringify({
+      deadLetterTargetArn: `arn:aws:sqs:edge:000000000000:${name}-dlq`,
+      maxReceiveCount: 2,
+    });
     const input = { QueueName: name, Attributes: { RedrivePolicy: policy } };
-    await refused(send(await signed("CreateQueue", input, { accessKeyId: token, secretAccessKey: token })), "AccessDenied", 403);
+    await refused(
+      send(await signed("CreateQueue", input, { accessKeyId: token, secretAccessKey: token })),
+      "AccessDenied",
+      403,
+    );
     expect((await topicStub(name).info()).ok).toBe(false);
   });
 });

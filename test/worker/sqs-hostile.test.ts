@@ -37,7 +37,10 @@ describe("hostile SQS requests", () => {
       [{ QueueName: name, Attributes: { MessageRetentionPeriod: "1e3" } }, "InvalidAttributeValue"],
       [{ QueueName: name, Attributes: { Policy: "{}" } }, "InvalidAttributeName"],
       [{ QueueName: name, Attributes: { RedrivePolicy: "{" } }, "InvalidAttributeValue"],
-      [{ QueueName: name, Attributes: { RedrivePolicy: '{"deadLetterTargetArn":"x","maxReceiveCount":1}' } }, "InvalidAttributeValue"],
+      [
+        { QueueName: name, Attributes: { RedrivePolicy: '{"deadLetterTargetArn":"x","maxReceiveCount":1}' } },
+        "InvalidAttributeValue",
+      ],
       [{ QueueName: name, Attributes: { VisibilityTimeout: 30 } }, "InvalidAttributeValue"],
       [{ QueueName: name, tags: { team: "a" } }, "InvalidParameterValue"],
     ];
@@ -60,14 +63,22 @@ describe("hostile SQS requests", () => {
       ["SendMessage", { QueueUrl: "not a url", MessageBody: "x" }, "QueueDoesNotExist"],
       ["SendMessage", { QueueUrl: `${QueueUrl}/../other`, MessageBody: "x" }, "QueueDoesNotExist"],
       ["SendMessageBatch", { QueueUrl, Entries: [] }, "EmptyBatchRequest"],
-      ["SendMessageBatch", { QueueUrl, Entries: Array.from({ length: 11 }, (_, i) => entry(`e${i}`)) }, "TooManyEntriesInBatchRequest"],
+      [
+        "SendMessageBatch",
+        { QueueUrl, Entries: Array.from({ length: 11 }, (_, i) => entry(`e${i}`)) },
+        "TooManyEntriesInBatchRequest",
+      ],
       ["SendMessageBatch", { QueueUrl, Entries: [entry("a"), entry("a")] }, "BatchEntryIdsNotDistinct"],
       ["SendMessageBatch", { QueueUrl, Entries: [entry("no spaces")] }, "InvalidBatchEntryId"],
       ["ReceiveMessage", { QueueUrl, MaxNumberOfMessages: 11 }, "InvalidParameterValue"],
       ["ReceiveMessage", { QueueUrl, WaitTimeSeconds: 21 }, "InvalidParameterValue"],
       ["ReceiveMessage", { QueueUrl, AttributeNames: ["Nope"] }, "InvalidAttributeName"],
       ["DeleteMessage", { QueueUrl, ReceiptHandle: "garbage" }, "ReceiptHandleIsInvalid"],
-      ["ChangeMessageVisibility", { QueueUrl, ReceiptHandle: "garbage", VisibilityTimeout: 1 }, "ReceiptHandleIsInvalid"],
+      [
+        "ChangeMessageVisibility",
+        { QueueUrl, ReceiptHandle: "garbage", VisibilityTimeout: 1 },
+        "ReceiptHandleIsInvalid",
+      ],
     ];
     for (const [operation, input, type] of cases) {
       const status = type === "ReceiptHandleIsInvalid" ? 404 : 400;
@@ -80,7 +91,18 @@ describe("hostile SQS requests", () => {
     const name = freshTopic("q");
     const QueueUrl = await createQueue(name);
     const badName = fc.oneof(
-      fc.constantFrom("", ".a", "a.", "a..b", "AWS.x", "amazon.y", "dead-letter.topic", "Broker.hops", "sp ace", "ü"),
+      fc.constantFrom(
+        "",
+        ".a",
+        "a.",
+        "a..b",
+        "AWS.x",
+        "amazon.y",
+        "dead-letter.topic",
+        "Broker.hops",
+        "sp ace",
+        "ü",
+      ),
       fc.string({ minLength: 257, maxLength: 300 }),
     );
     const badValue = fc.constantFrom(
@@ -97,10 +119,18 @@ describe("hostile SQS requests", () => {
         fc.oneof(
           badName.map((n) => ({ [n]: { DataType: "String", StringValue: "v" } })),
           badValue.map((v) => ({ ok: { DataType: "String", StringValue: "v" }, bad: v })),
-          fc.constant(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`a${i}`, { DataType: "String", StringValue: "v" }]))),
+          fc.constant(
+            Object.fromEntries(
+              Array.from({ length: 11 }, (_, i) => [`a${i}`, { DataType: "String", StringValue: "v" }]),
+            ),
+          ),
         ),
         async (MessageAttributes) => {
-          await refused(sqs("SendMessage", { QueueUrl, MessageBody: "x", MessageAttributes }), "InvalidParameterValue", 400);
+          await refused(
+            sqs("SendMessage", { QueueUrl, MessageBody: "x", MessageAttributes }),
+            "InvalidParameterValue",
+            400,
+          );
         },
       ),
       { numRuns: 40 },
