@@ -54,10 +54,14 @@ const encoder = new TextEncoder();
 const hex = (bytes: ArrayBuffer): string =>
   [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
-const sha256 = async (data: Uint8Array | string): Promise<string> =>
-  hex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? encoder.encode(data) : data));
+// Copied into fresh ArrayBuffers: the typings of workerd and the DOM disagree on what a view may hold.
+const bytes = (data: Uint8Array | string): Uint8Array<ArrayBuffer> =>
+  new Uint8Array(typeof data === "string" ? encoder.encode(data) : data);
 
-async function hmac(key: Uint8Array | ArrayBuffer, data: string): Promise<ArrayBuffer> {
+const sha256 = async (data: Uint8Array | string): Promise<string> =>
+  hex(await crypto.subtle.digest("SHA-256", bytes(data)));
+
+async function hmac(key: Uint8Array<ArrayBuffer> | ArrayBuffer, data: string): Promise<ArrayBuffer> {
   const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
   ]);
@@ -132,7 +136,7 @@ export async function verifySigV4(
   ].join("\n");
   const scope = `${header.date}/${header.region}/${header.service}/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, await sha256(canonicalRequest)].join("\n");
-  let key = await hmac(encoder.encode(`AWS4${secret}`), header.date);
+  let key = await hmac(bytes(`AWS4${secret}`), header.date);
   for (const part of [header.region, header.service, "aws4_request"]) key = await hmac(key, part);
   const expected = hex(await hmac(key, stringToSign));
   // Compared in constant time: a signature that matches more leading characters is no faster.

@@ -74,7 +74,7 @@ afterAll(async () => {
 describe("@aws-sdk/client-sqs against a real broker", () => {
   it("creates, sends, sends a batch, receives with a long poll, and deletes", async () => {
     const QueueName = fresh("orders");
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName }));
+    const { QueueUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName }));
     expect(QueueUrl).toBe(`${broker.url}/sqs/000000000000/${QueueName}`);
     expect((await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl).toBe(QueueUrl);
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: QueueName }))).QueueUrls).toEqual([
@@ -129,7 +129,7 @@ describe("@aws-sdk/client-sqs against a real broker", () => {
   });
 
   it("makes a message visible again when its visibility timeout runs out, and counts the receives", async () => {
-    const { QueueUrl } = await sqs.send(
+    const { QueueUrl = "" } = await sqs.send(
       new CreateQueueCommand({ QueueName: fresh("visibility"), Attributes: { VisibilityTimeout: "1" } }),
     );
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "again" }));
@@ -154,12 +154,12 @@ describe("@aws-sdk/client-sqs against a real broker", () => {
 
   it("moves a message to the dead-letter queue after maxReceiveCount receives, and purges", async () => {
     const dlq = fresh("dead");
-    const { QueueUrl: deadUrl } = await sqs.send(new CreateQueueCommand({ QueueName: dlq }));
+    const { QueueUrl: deadUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: dlq }));
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: deadUrl, AttributeNames: ["QueueArn"] }),
     );
     const RedrivePolicy = JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: 2 });
-    const { QueueUrl } = await sqs.send(
+    const { QueueUrl = "" } = await sqs.send(
       new CreateQueueCommand({
         QueueName: fresh("work"),
         Attributes: { VisibilityTimeout: "1", RedrivePolicy },

@@ -19,14 +19,21 @@ const secured = {
   SQS_ACCESS_KEYS: `${ACCESS_KEY}:${ACCESS_SECRET}`,
 } as Env;
 
+const view = (data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
+  typeof data === "string"
+    ? data
+    : data instanceof ArrayBuffer
+      ? new Uint8Array(data)
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+
 /** SHA-256 as the signer wants it (the AWS SDK's own choice on Node.js is node:crypto too). */
 class Sha256 {
   readonly #hash;
-  constructor(secret?: string | Uint8Array) {
-    this.#hash = secret === undefined ? createHash("sha256") : createHmac("sha256", secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash("sha256") : createHmac("sha256", view(secret));
   }
-  update(data: string | Uint8Array): void {
-    this.#hash.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(view(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.#hash.digest());

@@ -3,7 +3,7 @@ import type { WireMessage } from "../../protocol/message";
 import type { QueueSendInput } from "../../protocol/sqs-queue";
 import type { PublishReceipt } from "../../protocol/topic-rpc";
 import { batchEntries, throttle } from "./batch";
-import { callQueue, integer, need, type Operation, required, type SqsCall } from "./call";
+import { callQueue, integer, need, type Operation, type SqsCall } from "./call";
 import { SqsError } from "./errors";
 import { md5OfAttributes, md5OfBody, type SqsAttribute } from "./md5";
 import {
