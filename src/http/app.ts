@@ -13,6 +13,7 @@ import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { tokenRoutes } from "./routes/tokens";
 import { topicRoutes } from "./routes/topics";
+import { sqsRoutes } from "./sqs/routes";
 
 /**
  * API answers are live state (offsets, leases, stats): no browser or proxy may keep a copy.
@@ -77,3 +78,7 @@ app.use(
 );
 app.use("/ds/*", auth());
 app.route("/ds", streamProtocolRoutes);
+
+// Amazon SQS (DESIGN.md §10): a queue is a topic with one subscription. The layer authenticates
+// itself (SigV4 as well as bearer tokens) and answers every refusal in SQS's shape.
+app.route("/sqs", sqsRoutes);

@@ -272,6 +272,8 @@ export interface ReadResult {
 export interface PullOptions {
   max: number;
   wait: number;
+  /** The lease length of this pull, ms; omitted = the subscription's `ackTimeout` (an SQS receive sets it). */
+  ackTimeout?: number;
 }
 
 export interface PullResult {

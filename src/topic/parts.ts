@@ -18,6 +18,7 @@ import { OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
 import { purge } from "./purge";
 import { Push } from "./push";
+import { Queue } from "./queue";
 import { type DeadLetterSource, deadLettersOf, type ReadDeadLetters, redrive } from "./redrive";
 import { Registration } from "./registration";
 import { Relays } from "./relays";
@@ -47,6 +48,7 @@ export interface TopicParts {
   readonly remote: RemoteConsumers;
   readonly streams: Streams;
   readonly operations: Operations;
+  readonly queue: Queue;
 }
 
 /** The object's request count since it started, for the topic's `usage`. */
@@ -147,6 +149,7 @@ export function assemble(ctx: DurableObjectState, env: Env, name: string, count:
     remote,
     streams,
     operations,
+    queue: new Queue({ store, changes, admin, publishing, verbs }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Following } from "../protocol/edge-rpc";
 import type { Result } from "../protocol/errors";
+import type { QueueCalls, QueueOp } from "../protocol/sqs-queue";
 import type * as Stream from "../protocol/streams";
 import type * as Rpc from "../protocol/topic-rpc";
 import { PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
@@ -200,6 +201,11 @@ export class Topic extends DurableObject<Env> {
   /** A fork of this stream is gone. */
   streamForkReleased(fork: string): Promise<Result<{ released: boolean }>> {
     return this.#rpc(() => this.#p.streams.forks.forkReleased(fork));
+  }
+
+  /** One operation on the topic as an SQS queue (./queue.ts, src/http/sqs). */
+  sqs<K extends QueueOp>(op: K, input: QueueCalls[K]["input"]): Promise<Result<QueueCalls[K]["output"]>> {
+    return this.#rpc(() => this.#p.queue.run(op, input));
   }
 
   // ── WebSocket upgrades ──────────────────────────────────────────────────
