@@ -7,6 +7,7 @@
  *   auth      imports protocol
  *   topic, registry   the Durable Objects; import protocol and storage
  *   inbox     a requester's inbox (request/reply), a Durable Object; imports protocol
+ *   edge      relays and sessions; import protocol, storage and auth (a session checks rights)
  *   http      the worker; composes all of the above
  *   worker    the published types of the RPC entrypoint (`edge-broker/worker`); imports protocol
  *   index.ts  the entry point; nothing imports it
@@ -44,6 +45,7 @@ module.exports = {
     layer("registry-imports-protocol-and-storage", "registry", ["registry", "protocol", "storage"]),
     layer("inbox-imports-protocol", "inbox", ["inbox", "protocol"]),
     layer("worker-types-import-protocol", "worker", ["worker", "protocol"]),
+    layer("edge-imports-protocol-storage-and-auth", "edge", ["edge", "protocol", "storage", "auth"]),
     {
       name: "nothing-imports-the-entry-point",
       severity: "error",

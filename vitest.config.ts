@@ -70,6 +70,23 @@ export default defineConfig({
         test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
       },
       {
+        // Inside workerd, with relays engaged past 100 live sockets: thousands of sockets, not millions.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                AUTH: "off",
+                MAX_SOCKETS_PER_RELAY: "100",
+                MAX_SOCKETS_PER_TOPIC: "2200",
+                MAX_SOCKETS_PER_SUBJECT: "150",
+              },
+            },
+          }),
+        ],
+        test: { name: "relays", include: ["test/relays/**/*.test.ts"], testTimeout: 120_000 },
+      },
+      {
         // Real broker processes, real HTTP and WebSocket clients.
         test: {
           name: "e2e",

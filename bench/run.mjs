@@ -7,9 +7,10 @@
  *
  *   npm run bench                       # full run: 3 repetitions, under 10 minutes
  *   npm run bench -- --quick            # 1 repetition, short phases, under 2 minutes
- *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route
+ *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route, audience
  *   npm run bench -- --no-peer          # skip nginx + nchan even when installed
  *   npm run bench -- --profile          # V8 CPU profiles of the broker instead of the scenarios
+ *   npm run bench -- --only audience --audience 5000,10000   # scenario 6 with other audiences
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,6 +20,7 @@ import { parseArgs } from "node:util";
 import { httpPool } from "./lib/http-client.mjs";
 import { detectPeer, PEER_INSTALL, startPeer } from "./lib/peer.mjs";
 import {
+  audienceTable,
   ceilingTable,
   costTable,
   deliverTable,
@@ -29,6 +31,7 @@ import {
 } from "./lib/report.mjs";
 import { startRuntime } from "./lib/runtime.mjs";
 import { broadcastCeilingTarget, brokerTarget } from "./lib/targets.mjs";
+import { runAudience } from "./scenarios/audience.mjs";
 import { runCost } from "./scenarios/cost.mjs";
 import { runDeliver } from "./scenarios/deliver.mjs";
 import { runFanout } from "./scenarios/fanout.mjs";
@@ -45,6 +48,7 @@ const MODES = {
     fanoutCounts: [1, 100, 1_000],
     naiveCounts: [1, 100, 1_000],
     durableCounts: [100],
+    audienceSizes: [5_000],
   },
   // The naive broadcast falls seconds behind at 1,000 sockets; waiting for it would double --quick.
   quick: {
@@ -54,11 +58,14 @@ const MODES = {
     fanoutCounts: [1, 100, 1_000],
     naiveCounts: [1, 100],
     durableCounts: [],
+    audienceSizes: [1_000],
   },
 };
-const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route"];
+const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route", "audience"];
 /** Scenario 2's fixed rates; half of scenario 1's best single-message throughput is added. */
 const DELIVER_RATES = [100, 500, 1_000];
+/** Live sockets a topic holds before tails go to relays, in the bench's runtime (runtime-server.mjs). */
+const SOCKETS_PER_RELAY = Number(process.env.BENCH_SOCKETS_PER_RELAY ?? 250);
 /** Nothing runs past this: a stuck phase fails the run instead of holding the machine. */
 const RUN_DEADLINE_MS = 15 * 60_000;
 
@@ -68,6 +75,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     "no-peer": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    audience: { type: "string" },
   },
 });
 const mode = { name: args.quick ? "quick" : "full", ...(args.quick ? MODES.quick : MODES.full) };
@@ -106,7 +114,8 @@ try {
   log(
     `edge-broker bench (${mode.name}: ${mode.reps} repetition(s), ${mode.warmupMs} ms warm-up, ${mode.durationMs} ms phases)`,
   );
-  runtime = await startRuntime(workDir, { inspector: args.profile });
+  // The audience scenario splits CPU between the topic and its relays with the V8 profiler.
+  runtime = await startRuntime(workDir, { inspector: args.profile || only.includes("audience") });
   log(`broker  ${runtime.broker}  (workerd, direct socket)\nceiling ${runtime.ceiling}`);
   const broker = brokerTarget(runtime.broker);
   const ceilingHttp = httpPool(runtime.ceiling, 128);
@@ -178,6 +187,20 @@ try {
     section("7. routing: one route with a filter and a transform, beside a plain publish");
     results.route = await runRoute({ broker, mode, pids, log });
   }
+  if (only.includes("audience")) {
+    section("8. a topic's audience across relays (a relay per 250 sockets)");
+    results.audience = await runAudience({
+      runtime,
+      broker,
+      sizes: args.audience ? args.audience.split(",").map(Number) : mode.audienceSizes,
+      cpuSockets: 1_000,
+      cpuRate: 100,
+      perRelay: SOCKETS_PER_RELAY,
+      mode,
+      pids: pids.broker,
+      log,
+    });
+  }
   broker.close();
   ceilingHttp.close();
   peer?.target.close();
@@ -215,6 +238,7 @@ function render(r) {
   if (r.cost) parts.push("### 5. Cost\n", costTable(r.cost), "");
   if (r.push) parts.push("### 6. Push to a webhook\n", pushTable(r.push), "");
   if (r.route) parts.push("### 7. Routing\n", routeTable(r.route), "");
+  if (r.audience) parts.push("### 8. Audience across relays\n", audienceTable(r.audience), "");
   if (!r.profile) parts.push("### Targets\n", targets(r));
   return parts.join("\n");
 }

@@ -65,10 +65,19 @@ const mf = new Miniflare(
         modulesRoot: path.dirname(bundle),
         compatibilityDate,
         compatibilityFlags,
-        bindings: { AUTH: "off", PUSH_ALLOW_PRIVATE: "true" },
+        // Relays engage past 250 live sockets a topic (5,000 deployed), so the fan-out scenario's
+        // 1,000 tails run through relays; the topic's cap is lifted for the audience scenario.
+        bindings: {
+          AUTH: "off",
+          MAX_SOCKETS_PER_RELAY: process.env.BENCH_SOCKETS_PER_RELAY ?? "250",
+          MAX_SOCKETS_PER_TOPIC: "100000",
+          MAX_RELAYS_PER_TOPIC: "1000",
+          PUSH_ALLOW_PRIVATE: "true",
+        },
         durableObjects: {
           TOPIC: { className: "Topic", useSQLite: true },
           REGISTRY: { className: "Registry", useSQLite: true },
+          EDGE: { className: "Edge", useSQLite: true },
         },
         unsafeDirectSockets: direct,
       },

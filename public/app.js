@@ -23,7 +23,7 @@ try {
   throw error;
 }
 
-/** What the page is connected to: `{ topic, reader, waitingForTopic }`. */
+/** What the page is connected to: `{ topic, reader }`. */
 let current;
 
 readQuery();
@@ -52,23 +52,21 @@ function settings() {
   };
 }
 
-/** (Re)connects with the form's settings; `after` resumes a live tail after that seq. */
-function connect(after) {
+/**
+ * (Re)connects with the form's settings. A live tail on a topic that does not exist yet waits
+ * for it: the broker sends its messages from the first one on.
+ */
+function connect() {
   current?.reader.close();
   const { topic, mode, subscription, replay } = settings();
   writeQuery({ topic, mode, subscription, replay });
-  if (after === undefined) {
-    $("messages").replaceChildren();
-    $("last-seq").textContent = "–";
-  }
+  $("messages").replaceChildren();
+  $("last-seq").textContent = "–";
   let reader;
   try {
     reader =
       mode === "live"
-        ? broker().live(topic, {
-            reconnect: RECONNECT,
-            ...(after !== undefined ? { after } : replay ? { after: 0 } : {}),
-          })
+        ? broker().live(topic, { reconnect: RECONNECT, ...(replay ? { after: 0 } : {}) })
         : broker().subscribe(topic, subscription, {
             reconnect: RECONNECT,
             create: { startAt: replay ? "earliest" : "latest" },
@@ -77,7 +75,7 @@ function connect(after) {
     showStatus("closed", error.message);
     return;
   }
-  const connection = { topic, reader, waitingForTopic: false };
+  const connection = { topic, reader };
   current = connection;
   reader.addEventListener("status", (event) => {
     if (current === connection) showConnection(connection, event.status);
@@ -105,7 +103,11 @@ function showConnection(connection, status) {
       );
       break;
     case "open":
-      showStatus("open", "open");
+      // A live tail opened before its topic exists waits for the first publish (epoch null).
+      showStatus(
+        "open",
+        status.epoch === null ? `open: waiting for the first message to "${connection.topic}"` : "open",
+      );
       break;
     case "reconnecting":
       showStatus(
@@ -114,13 +116,7 @@ function showConnection(connection, status) {
       );
       break;
     case "closed":
-      if (status.error?.code === "not_found" && connection.reader instanceof sdk.LiveTail) {
-        // A live tail needs the topic to exist; the page's first publish creates it.
-        connection.waitingForTopic = true;
-        showStatus("closed", `there is no topic "${connection.topic}" yet: publish a message to create it`);
-      } else {
-        showStatus("closed", status.error === undefined ? "closed" : `closed: ${status.error.message}`);
-      }
+      showStatus("closed", status.error === undefined ? "closed" : `closed: ${status.error.message}`);
       break;
   }
 }
@@ -183,7 +179,6 @@ async function publish() {
   try {
     const receipt = await broker().publish(topic, data);
     result.textContent = `published to "${topic}" as seq ${receipt.seq}`;
-    if (current?.waitingForTopic && current.topic === topic) connect(receipt.seq - 1);
   } catch (error) {
     result.textContent = `not published: ${error.message}`;
   }

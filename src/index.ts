@@ -5,6 +5,7 @@
  */
 import { app } from "./http/app";
 
+export { Edge } from "./edge/edge";
 export { Broker } from "./http/rpc";
 export { Inbox } from "./inbox/inbox";
 export { Registry } from "./registry/registry";

@@ -134,3 +134,49 @@ export function summarize(profile, bundleFile) {
       .map(([key, count]) => [key, (count / total) * 100]);
   return { areas: top(areas, 20), functions: top(functions, 25), samples: total };
 }
+
+/**
+ * CPU time by role: each sample goes to the first of `owners` (module path prefixes, most specific
+ * first, such as `src/topic/relays.ts` before `src/topic/`) that any frame of its stack lies in,
+ * so JSON encoding, a socket's `send` or SQLite called on behalf of a role counts as the role's.
+ * Samples with no such frame (the worker's routing, the runtime, GC) are `other`; `(idle)` is
+ * left out. Stacks do not cross objects: an RPC runs in the callee's own stack.
+ *
+ * @param {string[]} owners
+ * @returns {{ us: Record<string, number>, samples: number }}
+ */
+export function splitByOwner(profile, bundleFile, owners) {
+  const index = moduleIndex(bundleFile);
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const ownerOf = new Map();
+  const find = (leaf) => {
+    if (ownerOf.has(leaf)) return ownerOf.get(leaf);
+    if (nodes.get(leaf).callFrame.functionName === "(idle)") return "(idle)";
+    let best = owners.length;
+    for (let id = leaf; id !== undefined; id = parent.get(id)) {
+      const frame = nodes.get(id).callFrame;
+      if (!frame.url) continue;
+      const module = moduleAt(index, frame.lineNumber);
+      const rank = owners.findIndex((prefix) => module.startsWith(prefix));
+      if (rank >= 0 && rank < best) best = rank;
+    }
+    const owner = best < owners.length ? owners[best] : "other";
+    ownerOf.set(leaf, owner);
+    return owner;
+  };
+  const us = Object.fromEntries([...owners, "other"].map((k) => [k, 0]));
+  const hot = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const owner = find(profile.samples[i]);
+    if (owner === "(idle)") continue;
+    const delta = profile.timeDeltas[i] ?? 0;
+    us[owner] += delta;
+    const name = nodes.get(profile.samples[i]).callFrame.functionName || "(anonymous)";
+    const key = `${owner}: ${name}`;
+    hot.set(key, (hot.get(key) ?? 0) + delta);
+  }
+  const top = [...hot.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  return { us, samples: profile.samples.length, top };
+}

@@ -270,6 +270,60 @@ export function routeTable(results) {
   );
 }
 
+/** Scenario 8: the largest audiences held across relays, and the CPU split per delivery. */
+export function audienceTable(results) {
+  const rows = Object.values(results.audiences).map((a) => [
+    `${a.sockets.toLocaleString("en-US")} live tails`,
+    `${a.relays} relays + ${a.direct} on the topic`,
+    `${n(a.p50, 1)} / ${n(a.p99, 1)} / ${n(a.max, 1)}`,
+    `${n(a.lastP50, 1)} / ${n(a.lastP99, 1)}`,
+    `${a.missing} / ${a.doubled}`,
+  ]);
+  const parts = [
+    table(
+      [
+        "audience, one publish at a time",
+        "held by",
+        "every delivery p50 / p99 / max ms",
+        "last socket p50 / p99 ms",
+        "missing / doubled",
+      ],
+      rows,
+    ),
+  ];
+  const c = results.cpu;
+  if (c) {
+    parts.push(
+      "",
+      table(
+        [
+          "CPU, one topic",
+          "topic: store, µs/message",
+          "topic: own sockets, µs/delivery",
+          "topic: to a relay, µs/batch",
+          "relays, µs/delivery",
+          "other, µs/message",
+          "whole process, µs/delivery",
+          "p50 / p99 ms",
+        ],
+        [
+          [
+            `${c.sockets.toLocaleString("en-US")} tails (${c.direct} + ${c.relayed} on ${c.relays} relays) at ${c.rate} msg/s`,
+            n(c.topicPublishUsPerMessage, 1),
+            n(c.topicDirectUsPerDelivery, 2),
+            n(c.topicRelayUsPerBatch, 1),
+            n(c.relaysUsPerDelivery, 2),
+            n(c.otherUsPerMessage, 1),
+            n(c.processUsPerDelivery, 1),
+            `${n(c.p50, 1)} / ${n(c.p99, 1)}`,
+          ],
+        ],
+      ),
+    );
+  }
+  return parts.join("\n");
+}
+
 /** The issue's targets, each with what was measured and whether it is met. */
 export function targets(results) {
   const s1 = results.publish;

@@ -130,11 +130,20 @@ async function untilStopped(connection, consume) {
 /** Tells stderr when the connection opens, drops and comes back: stdout carries only messages. */
 function reportStatus(connection, what) {
   let opened = false;
+  /** A live tail opened before its topic exists is open with `epoch: null` until the topic is created. */
+  let waiting = false;
   connection.addEventListener("status", ({ status }) => {
-    if (status.type === "open") {
+    if (status.type === "open" && opened && status.epoch !== null && waiting) {
+      // The topic this tail waited for was created: its messages follow.
+      waiting = false;
+    } else if (status.type === "open") {
       process.stderr.write(opened ? `reconnected: ${what}\n` : `${what} (Ctrl-C to stop)\n`);
+      if (status.epoch === null && !waiting)
+        process.stderr.write("the topic does not exist yet: waiting for it\n");
+      waiting = status.epoch === null;
       opened = true;
     } else if (status.type === "reconnecting") {
+      waiting = false;
       const seconds = (status.delay / 1000).toFixed(1);
       process.stderr.write(`connection lost (${status.error.message}); reconnecting in ${seconds} s\n`);
     }

@@ -1,6 +1,7 @@
 import type { ReplyMessage } from "../protocol/message.js";
 import { isValidName } from "../protocol/names.js";
 import type { Duration } from "../protocol/ws-frames.js";
+import type { ConnectionOptions } from "./connection.js";
 import { BrokerError } from "./errors.js";
 import { type LiveOptions, LiveTail } from "./live.js";
 import { Reply } from "./message.js";
@@ -13,16 +14,20 @@ import {
   type PublishReceipt,
   rawPublish,
 } from "./publish.js";
+import { Session } from "./session.js";
 import { type SubscribeOptions, Subscription } from "./subscription.js";
 import { Transport, type TransportOptions } from "./transport.js";
 
 /**
- * Options of a {@link Broker}.
+ * Options of a {@link Broker}: where it is and how it authenticates, and how its one
+ * connection (shared by every `live()` and `subscribe()`) reconnects. Connection options given
+ * here win over those of a single `live()` or `subscribe()`, whose options configure the
+ * connection only when it is opened by them.
  *
  * @example
  * const broker = new Broker({ url: "https://broker.example.com", token: () => getFreshToken() });
  */
-export interface BrokerOptions extends TransportOptions {}
+export interface BrokerOptions extends TransportOptions, ConnectionOptions {}
 
 /** Options of {@link Broker.request}. */
 export interface RequestOptions {
@@ -57,9 +62,12 @@ export interface RequestOptions {
  */
 export class Broker {
   readonly #transport: Transport;
+  readonly #session: Session;
 
   constructor(options: BrokerOptions) {
     this.#transport = new Transport(options);
+    const { url: _, token: __, fetch: ___, socketToken: ____, ...connection } = options;
+    this.#session = new Session(this.#transport, connection);
   }
 
   /**
@@ -168,7 +176,7 @@ export class Broker {
   subscribe(topic: string, subscription: string, options: SubscribeOptions = {}): Subscription {
     checkName(topic, "topic");
     checkName(subscription, "subscription");
-    return new Subscription(this.#transport, topic, subscription, options);
+    return new Subscription(this.#transport, this.#session, topic, subscription, options);
   }
 
   /**
@@ -180,7 +188,7 @@ export class Broker {
    */
   live(topic: string, options: LiveOptions = {}): LiveTail {
     checkName(topic, "topic");
-    return new LiveTail(this.#transport, topic, options);
+    return new LiveTail(this.#transport, this.#session, topic, options);
   }
 }
 

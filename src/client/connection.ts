@@ -1,14 +1,12 @@
-import { type ClientFrame, type HelloFrame, PING_FRAME, type ServerFrame } from "../protocol/ws-frames.js";
+import { type ClientFrame, PING_FRAME, type ServerFrame } from "../protocol/ws-frames.js";
 import { BrokerError } from "./errors.js";
 import { type Clock, lossError, type ReconnectOptions, Reconnector, SYSTEM_CLOCK } from "./reconnect.js";
 import { type ConnectionStatus, StatusEvent } from "./status.js";
 
-/** What the owner of a connection (a subscription, a live tail) decides. */
+/** What the owner of a connection (the session every subscription shares) decides. */
 export interface ConnectionHooks {
   /** Where to connect; asked before every attempt (fresh token, current resume position). */
   target(): Promise<{ url: string; protocols: string[] }>;
-  /** The broker said `hello`; an error closes the connection for good (a changed epoch). */
-  hello(frame: HelloFrame): BrokerError | undefined;
   /** The connection is open: send what must go first (credit, unconfirmed acks). */
   opened(): void;
   /** Every frame after `hello`. */
@@ -177,14 +175,8 @@ export class Connection {
       return;
     }
     if (frame.type !== "hello") return;
-    const refused = this.#hooks.hello(frame);
-    if (refused !== undefined) {
-      this.#drop(1000, "client closed");
-      this.#finish(refused);
-      return;
-    }
     this.#reconnector?.opened();
-    this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch });
+    this.#setStatus({ type: "open", session: frame.session, epoch: frame.epoch ?? null });
     this.#schedulePing();
     this.#hooks.opened();
   }

@@ -127,8 +127,8 @@ export class ConsumerState {
     seq: number,
     settlement:
       | { kind: "ack" }
-      | { kind: "nack"; delay?: Duration }
-      | { kind: "extend"; ackTimeout?: Duration },
+      | { kind: "nack"; delay?: Duration | undefined }
+      | { kind: "extend"; ackTimeout?: Duration | undefined },
   ): void {
     const epoch = this.#held.get(seq)?.epoch;
     if (settlement.kind === "extend") {
@@ -172,20 +172,22 @@ export class ConsumerState {
     return [{ type: "flow", maxInFlight: credit }];
   }
 
-  /** Turns queued settlements into frames (extends first: an ack sent before would void them). */
+  /**
+   * Turns queued settlements into frames (extends first: an ack sent before would void them). An
+   * `undefined` epoch, delay or ack timeout stays out of the frame: JSON leaves it out.
+   */
   #drain(): SettlementFrame[] {
     const frames: SettlementFrame[] = [];
     for (const { epoch, ackTimeout, seqs } of this.#extends.values()) {
       for (const chunk of chunks(seqs)) {
-        frames.push({ type: "extend", seqs: chunk, ...defined({ epoch, ackTimeout }) });
+        frames.push({ type: "extend", seqs: chunk, epoch, ackTimeout } as ExtendFrame);
       }
     }
     for (const { epoch, delay, seqs } of this.#nacks.values()) {
-      for (const chunk of chunks(seqs))
-        frames.push({ type: "nack", seqs: chunk, ...defined({ epoch, delay }) });
+      for (const chunk of chunks(seqs)) frames.push({ type: "nack", seqs: chunk, epoch, delay } as NackFrame);
     }
     for (const { epoch, seqs } of this.#acks.values()) {
-      for (const chunk of chunks(seqs)) frames.push({ type: "ack", seqs: chunk, ...defined({ epoch }) });
+      for (const chunk of chunks(seqs)) frames.push({ type: "ack", seqs: chunk, epoch } as AckFrame);
     }
     this.#acks = new Map();
     this.#nacks = new Map();
@@ -208,11 +210,6 @@ function join<G extends Group>(groups: Map<string, G>, key: string, seq: number,
   const group = groups.get(key) ?? create();
   group.seqs.add(seq);
   groups.set(key, group);
-}
-
-/** The fields of `fields` that are set: a frame carries no `undefined` members. */
-function defined<T extends Record<string, unknown>>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function chunks(seqs: Set<number>): number[][] {

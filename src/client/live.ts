@@ -1,10 +1,12 @@
+import type { WireMessage } from "../protocol/message.js";
 import type { ServerFrame } from "../protocol/ws-frames.js";
-import { Connection, type ConnectionOptions } from "./connection.js";
-import { BrokerError } from "./errors.js";
+import type { ConnectionOptions } from "./connection.js";
+import type { BrokerError } from "./errors.js";
 import { Message, type Replier } from "./message.js";
 import { Queue } from "./queue.js";
 import { replyVia } from "./replies.js";
-import { BrokerErrorEvent, type ConnectionStatus } from "./status.js";
+import type { Channel, Session } from "./session.js";
+import type { ConnectionStatus } from "./status.js";
 import { TailState } from "./tail-state.js";
 import type { Transport } from "./transport.js";
 
@@ -19,8 +21,8 @@ export interface LiveOptions extends ConnectionOptions {
 }
 
 /**
- * A live tail of a topic: every message from a position on, without acks. It
- * reconnects on its own and resumes after the last seq it delivered, so across drops
+ * A live tail of a topic: every message from a position on, without acks. It shares its
+ * {@link Broker}'s one connection with every other live tail and consumer, reconnects on its own and resumes after the last seq it delivered, so across drops
  * it neither skips nor repeats a retained message. If the topic is deleted and
  * re-created meanwhile, the iteration throws a {@link BrokerError} with code `conflict`
  * (close code 4002) rather than continuing silently in a different log.
@@ -39,40 +41,31 @@ export class LiveTail extends EventTarget implements AsyncIterable<Message> {
   /** Resolves when the tail has ended: with the error that ended it, or `undefined` after `close()`. */
   readonly closed: Promise<BrokerError | undefined>;
   readonly #state: TailState;
-  readonly #connection: Connection;
+  readonly #connection: Channel;
   readonly #queue: Queue<Message>;
-  #end!: (error: BrokerError | undefined) => void;
 
   readonly #replier: Replier;
 
-  constructor(transport: Transport, topic: string, options: LiveOptions = {}) {
+  constructor(transport: Transport, session: Session, topic: string, options: LiveOptions = {}) {
     super();
     this.topic = topic;
     this.#state = new TailState(options);
     this.#queue = new Queue(() => this.close());
     this.#replier = replyVia(transport);
-    this.closed = new Promise((resolve) => {
-      this.#end = resolve;
-    });
-    this.#connection = new Connection(
+    this.#connection = session.open(
       {
-        target: () => transport.socket(["v1", "topics", topic, "ws"], this.#state.query()),
+        subscribing: async () => ({ topic, ...this.#state.query() }),
         hello: (frame) => this.#state.hello(frame),
         opened: () => {},
         frame: (frame) => this.#frame(frame),
-        probe: () => transport.probe(["v1", "topics", topic, "ws"], this.#state.query()),
         lost: () => {},
-        ended: (error) => {
-          this.#queue.end(error);
-          this.#end(error);
-        },
+        ended: (error) => this.#queue.end(error),
       },
       this,
-      { ...options, canRefreshToken: transport.canRefreshToken },
+      options,
+      () => this.close(),
     );
-    options.signal?.addEventListener("abort", () => this.close(), { once: true });
-    if (options.signal?.aborted) queueMicrotask(() => this.close());
-    this.#connection.start();
+    this.closed = this.#connection.closed;
   }
 
   get status(): ConnectionStatus {
@@ -99,14 +92,11 @@ export class LiveTail extends EventTarget implements AsyncIterable<Message> {
   }
 
   #frame(frame: ServerFrame): void {
-    if (frame.type === "message") this.#receive([frame.message]);
-    else if (frame.type === "messages") this.#receive(frame.messages);
-    else if (frame.type === "error")
-      this.dispatchEvent(new BrokerErrorEvent(new BrokerError(frame.code, frame.message)));
+    // The session hands a tail only its messages: its refusal or end ends the tail itself.
+    if (frame.type === "messages") for (const wire of frame.messages) this.#receive(wire);
   }
 
-  #receive(messages: Parameters<TailState["accept"]>[0][]): void {
-    for (const wire of messages)
-      if (this.#state.accept(wire)) this.#queue.push(new Message(wire, this.#replier));
+  #receive(wire: WireMessage): void {
+    if (this.#state.accept(wire)) this.#queue.push(new Message(wire, this.#replier));
   }
 }

@@ -4,7 +4,8 @@ import type { BrokerError } from "./errors.js";
  * The state of a subscription's or live tail's connection.
  *
  * - `connecting`: a socket is being opened (`attempt` 0 for the first one).
- * - `open`: the broker said `hello`; messages flow.
+ * - `open`: the broker said `hello`; messages flow. `epoch` is `null` while a live tail waits for
+ *   its topic to be created (then `open` comes again, with the epoch).
  * - `reconnecting`: the socket was lost; the next attempt starts in `delay` ms.
  * - `closed`: for good, by `close()` (no `error`) or by a failure that retrying cannot
  *   fix (`error`: deleted topic or subscription, refused token, changed epoch …).
@@ -17,7 +18,7 @@ import type { BrokerError } from "./errors.js";
  */
 export type ConnectionStatus =
   | { type: "connecting"; attempt: number }
-  | { type: "open"; session: string; epoch: string }
+  | { type: "open"; session: string; epoch: string | null }
   | { type: "reconnecting"; attempt: number; delay: number; error: BrokerError }
   | { type: "closed"; error?: BrokerError };
 

@@ -1,12 +1,13 @@
 import type { FilterPattern } from "../protocol/filter-pattern.js";
 import type { WireMessage } from "../protocol/message.js";
 import type { ClientFrame, Duration, ServerFrame } from "../protocol/ws-frames.js";
-import { Connection, type ConnectionOptions } from "./connection.js";
+import type { ConnectionOptions } from "./connection.js";
 import { ConsumerState } from "./consumer-state.js";
 import { BrokerError } from "./errors.js";
 import { ReceivedMessage, type Replier, type Settler } from "./message.js";
 import { Queue } from "./queue.js";
 import { replyVia } from "./replies.js";
+import type { Channel, Session } from "./session.js";
 import { BrokerErrorEvent, type ConnectionStatus } from "./status.js";
 import type { Transport } from "./transport.js";
 
@@ -52,7 +53,7 @@ export interface SubscribeOptions extends ConnectionOptions {
 }
 
 /**
- * A consumer of a subscription over a WebSocket, kept connected across drops. Iterate
+ * A consumer of a subscription over its {@link Broker}'s one WebSocket, kept connected across drops. Iterate
  * it with `for await`, or pass `onMessage`. Every message must be settled (`ack()`,
  * `nack()`); at most `maxInFlight` are held at once.
  *
@@ -74,7 +75,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
   /** Resolves when the subscription has ended: with the error that ended it, or `undefined` after `close()`. */
   readonly closed: Promise<BrokerError | undefined>;
   readonly #state: ConsumerState;
-  readonly #connection: Connection;
+  readonly #connection: Channel;
   readonly #queue: Queue<ReceivedMessage>;
   readonly #onMessage: SubscribeOptions["onMessage"];
   readonly #closeTimeout: number;
@@ -84,9 +85,14 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
   #closing: Promise<void> | undefined;
   #created: boolean;
   #settledWaiters: (() => void)[] = [];
-  #end!: (error: BrokerError | undefined) => void;
 
-  constructor(transport: Transport, topic: string, name: string, options: SubscribeOptions = {}) {
+  constructor(
+    transport: Transport,
+    session: Session,
+    topic: string,
+    name: string,
+    options: SubscribeOptions = {},
+  ) {
     super();
     this.topic = topic;
     this.name = name;
@@ -96,30 +102,24 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     this.#queue = new Queue(() => void this.close());
     this.#replier = replyVia(transport);
     this.#created = options.create === undefined;
-    this.closed = new Promise((resolve) => {
-      this.#end = resolve;
-    });
     this.#settler = {
       ack: (seq) => this.#settle(seq, { kind: "ack" }),
-      nack: (seq, delay) =>
-        this.#settle(seq, delay === undefined ? { kind: "nack" } : { kind: "nack", delay }),
-      extend: (seq, ackTimeout) =>
-        this.#settle(seq, ackTimeout === undefined ? { kind: "extend" } : { kind: "extend", ackTimeout }),
+      nack: (seq, delay) => this.#settle(seq, { kind: "nack", delay }),
+      extend: (seq, ackTimeout) => this.#settle(seq, { kind: "extend", ackTimeout }),
     };
     const path = ["v1", "topics", topic, "subscriptions", name];
-    this.#connection = new Connection(
+    this.#connection = session.open(
       {
-        target: async () => {
+        subscribing: async () => {
           if (!this.#created) {
             await transport.request("PUT", path, { json: options.create });
             this.#created = true;
           }
-          return transport.socket([...path, "ws"], { maxInFlight: this.#state.nextCredit });
+          return { topic, subscription: name, maxInFlight: this.#state.nextCredit };
         },
         hello: () => undefined,
         opened: () => this.#sendAll(this.#state.connected()),
         frame: (frame) => this.#frame(frame),
-        probe: () => transport.probe([...path, "ws"]),
         lost: () => {
           const released = this.#queue.drain();
           this.#state.forget(released.map((message) => message.seq));
@@ -129,13 +129,10 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
         ended: (error) => this.#ended(error),
       },
       this,
-      { ...options, canRefreshToken: transport.canRefreshToken },
+      options,
+      () => void this.close(),
     );
-    options.signal?.addEventListener("abort", () => void this.close(), { once: true });
-    if (options.signal?.aborted) {
-      queueMicrotask(() => void this.close());
-    }
-    this.#connection.start();
+    this.closed = this.#connection.closed;
   }
 
   get status(): ConnectionStatus {
@@ -206,9 +203,6 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
 
   #frame(frame: ServerFrame): void {
     switch (frame.type) {
-      case "message":
-        this.#deliver(frame.message);
-        break;
       case "messages":
         for (const message of frame.messages) this.#deliver(message);
         break;
@@ -230,7 +224,8 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
     // Arriving while closing: the close releases it for redelivery.
     if (this.#closing !== undefined) return;
     const status = this.#connection.status;
-    if (!this.#state.delivered(wire.seq, status.type === "open" ? status.epoch : undefined)) return;
+    if (!this.#state.delivered(wire.seq, status.type === "open" ? (status.epoch ?? undefined) : undefined))
+      return;
     const message = new ReceivedMessage(wire, this.#settler, this.#replier);
     const onMessage = this.#onMessage;
     if (onMessage === undefined) {
@@ -246,8 +241,9 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
       });
   }
 
-  #checkSettled(): void {
-    if (!this.#state.settledWithBroker) return;
+  /** Lets waiting flushes go once everything is confirmed, or at once when `ended`. */
+  #checkSettled(ended = false): void {
+    if (!ended && !this.#state.settledWithBroker) return;
     const waiters = this.#settledWaiters;
     this.#settledWaiters = [];
     for (const resolve of waiters) resolve();
@@ -255,10 +251,7 @@ export class Subscription extends EventTarget implements AsyncIterable<ReceivedM
 
   #ended(error: BrokerError | undefined): void {
     this.#queue.end(error);
-    // Nobody will confirm anything any more; let waiting flushes go.
-    const waiters = this.#settledWaiters;
-    this.#settledWaiters = [];
-    for (const resolve of waiters) resolve();
-    this.#end(error);
+    // Nobody will confirm anything any more.
+    this.#checkSettled(true);
   }
 }

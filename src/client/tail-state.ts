@@ -6,7 +6,9 @@ import { BrokerError } from "./errors.js";
  * Where a live tail stands, with no I/O: the last seq it has seen and the topic's
  * epoch. Each socket resumes after that seq, so a reconnect neither skips nor repeats
  * a retained message; a changed epoch (the topic was deleted and re-created) ends the
- * tail instead of silently reading a different log from the old position.
+ * tail instead of silently reading a different log from the old position. A tail opened
+ * before its topic exists is told `epoch: null` and learns the epoch from a second `hello`
+ * when the topic is created; until then it resumes without one (after seq 0).
  *
  * @example
  * const state = new TailState({ after: 41 });
@@ -37,20 +39,22 @@ export class TailState {
   }
 
   /** The query of the next socket. */
-  query(): { after?: number; epoch?: string } {
-    const query: { after?: number; epoch?: string } = {};
-    if (this.#position !== undefined) query.after = this.#position;
-    if (this.#epoch !== undefined) query.epoch = this.#epoch;
-    return query;
+  query(): { after?: number | undefined; epoch?: string | undefined } {
+    // An absent position or epoch stays out of the frame: JSON leaves `undefined` out.
+    return { after: this.#position, epoch: this.#epoch };
   }
 
   /** Checks a socket's `hello`; returns the error that must end the tail, if any. */
   hello(frame: HelloFrame): BrokerError | undefined {
+    if (frame.epoch == null) {
+      // The topic does not exist yet: wait for it from where the broker says, knowing no epoch.
+      if (this.#position === undefined && frame.after !== undefined) this.#position = frame.after;
+      return undefined;
+    }
     if (this.#epoch !== undefined && frame.epoch !== this.#epoch) {
       return new BrokerError(
         "conflict",
-        `topic "${frame.topic}" was deleted and re-created (epoch ${this.#epoch} is now ${frame.epoch}); ` +
-          `seq ${this.#position ?? 0} of the old topic means nothing in the new one`,
+        `topic ${frame.topic} was deleted and re-created: seq ${this.#position ?? 0} of epoch ${this.#epoch} means nothing now`,
         { closeCode: CLOSE_CODES.EPOCH_CHANGED },
       );
     }

@@ -109,9 +109,9 @@ export class Transport {
    * `undefined` when the answer says nothing final (the endpoint only speaks WebSocket,
    * the broker is unreachable or failing).
    */
-  async probe(segments: string[], query: Query = {}): Promise<BrokerError | undefined> {
+  async probe(segments: string[]): Promise<BrokerError | undefined> {
     try {
-      await this.request("GET", segments, { query, signal: AbortSignal.timeout(10_000) });
+      await this.request("GET", segments, { signal: AbortSignal.timeout(10_000) });
       return undefined;
     } catch (error) {
       if (!(error instanceof BrokerError) || error.status === undefined) return undefined;
@@ -121,15 +121,12 @@ export class Transport {
   }
 
   /** Where and how to open a WebSocket for an API path, with a freshly obtained token. */
-  async socket(segments: string[], query: Query = {}): Promise<{ url: string; protocols: string[] }> {
+  async socket(segments: string[]): Promise<{ url: string; protocols: string[] }> {
     const token = await this.token();
     const protocols = [SUBPROTOCOL];
-    if (token !== undefined && this.#socketToken === "protocol" && TOKEN_RE.test(token)) {
-      protocols.push(`${BEARER_PROTOCOL_PREFIX}${token}`);
-    } else if (token !== undefined) {
-      query = { ...query, token };
-    }
-    return { url: this.url(segments, query, "ws").href, protocols };
+    const inProtocol = token !== undefined && this.#socketToken === "protocol" && TOKEN_RE.test(token);
+    if (inProtocol) protocols.push(`${BEARER_PROTOCOL_PREFIX}${token}`);
+    return { url: this.url(segments, inProtocol ? {} : { token }, "ws").href, protocols };
   }
 }
 

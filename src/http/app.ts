@@ -8,6 +8,7 @@ import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
 import { messageRoutes } from "./routes/messages";
 import { replyRoutes, requestRoutes } from "./routes/requests";
+import { sessionRoutes } from "./routes/sessions";
 import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { tokenRoutes } from "./routes/tokens";
@@ -44,6 +45,7 @@ app.use("/v1/*", auth());
 app.use("/v1/*", noStore);
 
 app.route("/v1/tokens", tokenRoutes);
+app.route("/v1", sessionRoutes);
 app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
 app.route("/v1/topics", messageRoutes);

@@ -6,7 +6,8 @@ const KEEP_ALIVE_MS = 15_000;
 /** A stream ends after this long; the browser's EventSource reconnects with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60_000;
 
-type Read = (after: number, wait: number) => Promise<Result<ReadResult>>;
+/** One long-poll of the log; `waitForTopic` while the stream has not yet seen the topic exist. */
+type Read = (after: number, wait: number, waitForTopic: boolean) => Promise<Result<ReadResult>>;
 
 /** Where a stream starts, when it ends, and who can stop it. */
 export interface StreamOptions {
@@ -26,14 +27,15 @@ const event = (name: string, data: unknown): string => `event: ${name}\ndata: ${
 /**
  * The log as Server-Sent Events: each message is an event whose `id` is its
  * seq, so a reconnecting EventSource resumes with `Last-Event-ID` and misses
- * nothing still retained. The stream opens with a `hello` event (topic epoch);
+ * nothing still retained. The stream opens with a `hello` event (topic epoch); on a topic that
+ * does not exist yet it waits, and says `hello` again with the epoch once the topic is created;
  * an `error` event (problem+json fields) ends it when the topic is deleted or
  * re-created. It runs in the worker as a chain of long-polls, so the topic's
  * object holds no stream and can hibernate. A stream opened with an expiring token ends when
  * the token would be refused, like a socket: each long-poll waits no longer than that.
  *
  * @example
- * return sseResponse((after, wait) => stub.read({ after, limit: 500, wait }), {
+ * return sseResponse((after, wait, waitForTopic) => stub.read({ after, limit: 500, wait, waitForTopic }), {
  *   start: 0,
  *   signal: c.req.raw.signal,
  *   until: validUntil(c.get("principal")),
@@ -49,7 +51,8 @@ export function sseResponse(read: Read, options: StreamOptions): Response {
   const pump = async () => {
     const deadline = Date.now() + MAX_STREAM_MS;
     let after = start;
-    let epoch: string | null = null;
+    /** `undefined` until `hello`; `null` while waiting for the topic to be created. */
+    let epoch: string | null | undefined;
     await write("retry: 1000\n\n");
     while (!signal.aborted && Date.now() < deadline) {
       const left = until === null ? KEEP_ALIVE_MS : until - Date.now();
@@ -57,13 +60,16 @@ export function sseResponse(read: Read, options: StreamOptions): Response {
         await write(event("error", { code: "unauthorized", detail: "the token expired" }));
         return;
       }
-      const result = await read(after, epoch === null ? 0 : Math.min(KEEP_ALIVE_MS, left));
+      const wait = epoch === undefined ? 0 : Math.min(KEEP_ALIVE_MS, left);
+      const result = await read(after, wait, epoch == null);
       if (!result.ok) {
         await write(event("error", { code: result.code, detail: result.detail }));
         return;
       }
       const page = result.value;
-      if (epoch === null) {
+      if (epoch === undefined || (epoch === null && page.epoch !== null)) {
+        // A stream opened before the topic existed says `hello` twice: first with `epoch: null`,
+        // then with the epoch, before the topic's first message.
         epoch = page.epoch;
         await write(event("hello", { epoch, after }));
       } else if (page.epoch !== epoch) {

@@ -4,6 +4,9 @@
  * `src/topic/filter.ts` compiles. This file has no runtime dependency, so the SDK can take its
  * types and the worker its parser.
  *
+ * (Just over 300 lines: the whole language, operator by operator, with the errors that name the
+ * bad part of a pattern, reads best in one place.)
+ *
  * @example
  * parseFilter({ attributes: { region: ["eu", { prefix: "uk-" }] }, data: { total: [{ numeric: [">", 100] }] } });
  */

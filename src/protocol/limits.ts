@@ -25,6 +25,13 @@ export const LIMITS = {
   adminSocketHeadroom: 100,
   /** Most WebSockets one client (token subject or address) holds open on one topic. */
   socketsPerSubject: 100,
+  /**
+   * Live sockets a topic holds itself before new live tails go to relays near their clients, and
+   * the most sockets one relay holds.
+   */
+  socketsPerRelay: 5_000,
+  /** Most relays feeding one topic's live tails. */
+  relaysPerTopic: 100,
   /** Most long-polls (reads and pulls with `wait`) parked on one topic at once. */
   longPollsPerTopic: 1_000,
   /** Largest WebSocket frame, in bytes. */

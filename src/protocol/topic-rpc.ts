@@ -1,6 +1,7 @@
 /**
  * The RPC surface of the Topic Durable Object: inputs arrive validated by the
  * worker (durations already in ms), expected failures come back as `Result`s.
+ * (Over 300 lines of types only: the one definition of the surface both sides compile against.)
  */
 import type { FilterPattern } from "./filter-pattern.js";
 import type { WireMessage } from "./message.js";
@@ -87,8 +88,10 @@ export interface TopicStats {
   /** Messages deleted by `drop-oldest` before every subscription acked them. */
   dropped: number;
   subscriptions: number;
-  /** WebSockets open on the topic now (consumers and live tails). */
+  /** WebSockets open on the topic now (consumers and live tails), those its relays hold included. */
   sockets: number;
+  /** Relays holding live tails of the topic now, and how many sockets they hold. */
+  relays: { count: number; sockets: number };
   /** Log reads and pulls parked in a long-poll now. */
   longPolls: number;
   /** Each route's progress, in the config's order. */
@@ -251,13 +254,19 @@ export interface ReadOptions {
   limit: number;
   /** Long-poll up to this many ms when nothing is there yet. */
   wait: number;
+  /**
+   * Wait for a topic that does not exist yet instead of answering `not_found` (an SSE stream
+   * opened before the first publish): answered with `epoch: null` when it still does not exist.
+   */
+  waitForTopic?: boolean;
 }
 
 export interface ReadResult {
   messages: WireMessage[];
   /** Pass as `after` to continue. */
   next: number;
-  epoch: string;
+  /** `null` only for `waitForTopic` reads of a topic that does not exist yet. */
+  epoch: string | null;
 }
 
 export interface PullOptions {

@@ -97,14 +97,23 @@ export type Duration = number | string;
 // ---------------------------------------------------------------------------------------
 // server → client
 
-/** First frame on every socket. */
+/**
+ * First frame on every socket. A live tail opened before its topic exists is told `epoch: null`
+ * and waits; when the topic is created it gets `hello` again, with the new epoch, before the
+ * topic's first message.
+ */
 export interface HelloFrame {
   type: "hello";
-  topic: string;
+  /** The topic of a single-topic socket; absent on a session (`/v1/ws`), which names none. */
+  topic?: string;
   /** Present on subscription sockets. */
   subscription?: string;
-  /** The topic's epoch; a client resuming by seq compares it with the one it knew. */
-  epoch: string;
+  /**
+   * The topic's epoch; a client resuming by seq compares it with the one it knew. `null` while
+   * the topic does not exist yet (a live tail waiting for its first publish). Absent on a
+   * session (`/v1/ws`): each `subscribed` frame carries its topic's epoch instead.
+   */
+  epoch?: string | null;
   /** An id of this connection, for logs on both sides. */
   session: string;
   /** The broker's release (semver), as `/healthz` reports it: for logs and bug reports. */
@@ -148,8 +157,14 @@ export interface ErrorFrame {
   type: "error";
   code: ErrorCode;
   message: string;
-  /** The request `id`, when the failed frame had one. */
+  /** The request `id`, when the failed frame had one; on a session, also a subscription's `id`. */
   id?: string;
+  /**
+   * On a session, for a subscription the broker refused or ended: the close code a socket of its
+   * own would have been closed with (4000 topic deleted, 4001 subscription deleted, 4002 epoch
+   * changed, 4004 not found, 1008 forbidden, 1013 try again later).
+   */
+  closeCode?: number;
   /** `schema_violation`: every reason the message was refused (as in a problem body). */
   errors?: Violation[];
 }

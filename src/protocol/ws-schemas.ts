@@ -147,9 +147,9 @@ export const WireMessageSchema = z.object({
 
 export const HelloFrameSchema = z.strictObject({
   type: z.literal("hello"),
-  topic: z.string(),
+  topic: z.string().optional(),
   subscription: z.string().optional(),
-  epoch: z.string(),
+  epoch: z.string().nullable().optional(),
   session: z.string(),
   version: z.string(),
   after: z.number().int().min(0).optional(),
@@ -172,6 +172,7 @@ export const ErrorFrameSchema = z.strictObject({
   code: errorCode,
   message: z.string(),
   id: z.string().optional(),
+  closeCode: z.number().int().optional(),
   errors: z
     .array(z.object({ index: z.number().int().min(0).optional(), path: z.string(), reason: z.string() }))
     .optional(),

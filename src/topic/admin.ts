@@ -78,6 +78,7 @@ export class TopicAdmin {
     const meta = this.#store.meta;
     if (!meta) return noTopic();
     this.#endpoint.closeTopic();
+    await this.#endpoint.closeRelays();
     await this.#store.erase();
     this.#polls.wakeAll();
     this.#changes.react();
@@ -173,6 +174,7 @@ export class TopicAdmin {
     const live = {
       subscriptions: this.#store.subscriptions.size,
       sockets: this.#endpoint.sockets,
+      relays: this.#endpoint.relays,
       longPolls: this.#polls.waiters.size,
       routes: routes.stats((log.meta as TopicMeta).config.routes, log.counters.nextSeq),
     };

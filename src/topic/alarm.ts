@@ -59,7 +59,8 @@ export class Alarm {
   /** When the alarm should next run, or `null` when nothing is due. */
   next(now: number): number | null {
     const { log, delivery } = this.#store;
-    if (!log.meta) return null;
+    // Tails waiting for the topic still close when their token expires.
+    if (!log.meta) return this.#sources.socketExpiry();
     const retryAt = this.#sources.retryAt();
     const times = [
       delivery.nextDue(),

@@ -24,6 +24,10 @@ const HELD_LIMIT = 1_000;
  * subscription, one lease row per delivered batch (./leases.ts), retry rows
  * only for messages that need another delivery (./retries.ts), and rows of
  * messages waiting for their dead-letter copy.
+ *
+ * (A little over 300 lines: deliver, settle, expire and release all change the same cursor,
+ * leases and retries in one transaction, and stay together so each invariant is checked in one
+ * file.)
  */
 export class Delivery {
   readonly #log: Log;

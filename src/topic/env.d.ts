@@ -11,6 +11,10 @@ interface TopicLimitVars {
   MAX_LONG_POLLS_PER_TOPIC?: string;
   /** `true` lets push subscriptions call `http:` and loopback receivers (local development only). */
   PUSH_ALLOW_PRIVATE?: string;
+  /** Live sockets a topic holds before new tails go to relays, and most sockets per relay (default 5,000). */
+  MAX_SOCKETS_PER_RELAY?: string;
+  /** Most relays one topic feeds (default 100). */
+  MAX_RELAYS_PER_TOPIC?: string;
 }
 
 interface Env extends TopicLimitVars {}

@@ -6,7 +6,13 @@ import type { Subscription } from "./subscriptions";
 /** A topic's config and stats, as `GET /v1/topics/{topic}` shows them. */
 export function topicInfo(
   log: Log,
-  live: { subscriptions: number; sockets: number; longPolls: number; routes: RouteStats[] },
+  live: {
+    subscriptions: number;
+    sockets: number;
+    relays: { count: number; sockets: number };
+    longPolls: number;
+    routes: RouteStats[];
+  },
   usage: TopicUsage,
 ): TopicInfo {
   const meta = log.meta as TopicMeta;

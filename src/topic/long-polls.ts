@@ -27,15 +27,19 @@ export class LongPolls {
   /** Messages after `after` (from the oldest retained without it); waits up to `wait` ms for one. */
   async read(options: ReadOptions): Promise<Result<ReadResult>> {
     const { log } = this.#store;
-    if (!log.meta) return noTopic();
+    const waiting = options.waitForTopic === true && !log.meta;
+    if (!log.meta && !waiting) return noTopic();
     const after = options.after ?? 0;
     const rows = await this.waiters.waitFor(READS, options.wait, () => {
+      // Created meanwhile: answer now, so the reader learns the epoch before any message.
+      if (waiting) return log.meta ? [] : null;
       if (!log.meta) return []; // deleted: answer now, with the 404 below
       const found = log.read(after, options.limit, LIMITS.pageBytes);
       return found.length ? found : null;
     });
     if (rows === "full") return tooManyPolls(this.limit);
     const meta = log.meta;
+    if (!meta && waiting) return ok({ messages: [], next: after, epoch: null });
     if (!meta) return noTopic();
     const messages = (rows ?? []).map(toWire);
     return ok({ messages, next: messages.at(-1)?.seq ?? after, epoch: meta.epoch });

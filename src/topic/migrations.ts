@@ -127,6 +127,26 @@ export const MIGRATIONS: readonly string[] = [
     last_error TEXT
   ) WITHOUT ROWID;
   `,
+  // 7: the live tails the topic's relays and sessions hold, counted by edge object and by who
+  // opened them, so the topic's socket caps hold across them (./relay-rows.ts); and the
+  // consumers sessions hold.
+  `
+  CREATE TABLE relays (
+    relay TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    privileged INTEGER NOT NULL,
+    sockets INTEGER NOT NULL,
+    PRIMARY KEY (relay, subject, privileged)
+  ) WITHOUT ROWID;
+
+  -- Consumers of the topic's subscriptions that live in sessions (./remote-consumer-rows.ts).
+  CREATE TABLE remote_consumers (
+    consumer TEXT PRIMARY KEY,
+    edge TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    max_in_flight INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -25,6 +25,11 @@ export interface SocketState {
   subject?: string;
   /** Opened with the admin key: may use the headroom above the topic's socket cap. */
   privileged?: boolean;
+  /**
+   * Tails: opened before the topic existed (told `epoch: null`). When the topic is created, the
+   * socket is told its epoch in a second `hello` before its first message (./push.ts).
+   */
+  waiting?: true;
 }
 
 /** Open sockets by role: live tails, and the consumers of each subscription; and counts by holder. */

@@ -2,6 +2,7 @@ import { LIMITS } from "../protocol/limits";
 import type { WireMessage } from "../protocol/message";
 import type { ServerFrame } from "../protocol/ws-frames";
 import type { Delivery } from "./delivery";
+import { helloFrame } from "./hello";
 import type { Log } from "./log";
 import { toWire } from "./message-rows";
 import type { OpenSockets, SocketState } from "./open-sockets";
@@ -120,16 +121,24 @@ export function pushToConsumers(
 }
 
 /**
- * Sends live-tail sockets what the log has after the last seq each was sent.
+ * Sends live-tail sockets what the log has after the last seq each was sent; a tail that waited
+ * for the topic is first told its epoch.
  * Sockets at the same position share one read and one serialised frame, so a
  * publish fanned out to a thousand tails is read and encoded once. Returns
  * true when some socket has more to catch up on.
  */
 export function feedTails(sockets: OpenSockets, log: Log): boolean {
   const groups = new Map<number, { ws: WebSocket; state: SocketState }[]>();
+  const meta = log.meta;
   for (const ws of sockets.tails()) {
     const state = sockets.state(ws);
     if (!state || ws.readyState !== WebSocket.OPEN) continue;
+    if (state.waiting && meta) {
+      // The topic it waited for exists now: its epoch goes before its first message.
+      delete state.waiting;
+      sockets.save(ws, state);
+      sockets.send(ws, helloFrame(meta.name, state, meta.epoch));
+    }
     const group = groups.get(state.lastSent) ?? [];
     group.push({ ws, state });
     groups.set(state.lastSent, group);

@@ -1,17 +1,20 @@
-import { fail } from "../protocol/errors";
+import type { Following } from "../protocol/edge-rpc";
+import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
-import { VERSION } from "../protocol/version";
+import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import { CLOSE_CODES, DEFAULT_MAX_IN_FLIGHT } from "../protocol/ws-frames";
 import type { Changes } from "./changes";
 import type { ConsumerVerbs } from "./consumer-verbs";
+import { helloFrame } from "./hello";
 import { close, type OpenSockets, type SocketState } from "./open-sockets";
 import type { Publishing } from "./publishing";
+import type { RelayLimits, Relays } from "./relays";
 import { type FrameTarget, handleFrame } from "./socket-frames";
 import type { SocketRequests } from "./socket-requests";
 import type { TopicStore } from "./store";
 import { readUpgrade } from "./upgrade";
 
-/** What bounds the topic's sockets (DESIGN.md §6). */
+/** What bounds the topic's sockets (DESIGN.md §6), those its relays hold included. */
 export interface SocketLimits {
   /** Most sockets opened with tokens (or without auth) on the topic. */
   perTopic: number;
@@ -19,6 +22,8 @@ export interface SocketLimits {
   adminHeadroom: number;
   /** Most sockets one subject (token subject or client address) holds on the topic. */
   perSubject: number;
+  /** When new live tails go to relays, and how many relays there may be. */
+  relays: RelayLimits;
   /** Counts a publish against the subject's publish budget; false when it is spent. */
   allowPublish(subject: string): Promise<boolean>;
 }
@@ -35,6 +40,10 @@ export function socketLimits(env: Env): SocketLimits {
     perTopic: positiveInt(env.MAX_SOCKETS_PER_TOPIC) ?? LIMITS.connectionsPerTopic,
     adminHeadroom: LIMITS.adminSocketHeadroom,
     perSubject: positiveInt(env.MAX_SOCKETS_PER_SUBJECT) ?? LIMITS.socketsPerSubject,
+    relays: {
+      perRelay: positiveInt(env.MAX_SOCKETS_PER_RELAY) ?? LIMITS.socketsPerRelay,
+      maxRelays: positiveInt(env.MAX_RELAYS_PER_TOPIC) ?? LIMITS.relaysPerTopic,
+    },
     allowPublish: async (subject) => {
       const limiter = env.PUBLISH_RATE_LIMIT as RateLimit | undefined;
       if (!limiter) return true; // a deployment without the binding has no publish limit
@@ -51,6 +60,9 @@ export function socketLimits(env: Env): SocketLimits {
  * The topic's WebSocket endpoint (DESIGN.md §5): accepts the upgrades the worker hands over,
  * answers the frames clients send, and cleans up after sockets that close or whose token
  * expires. Delivery to the sockets is ./push.ts's.
+ *
+ * (A little over 300 lines: every kind of socket the topic accepts — its own, a relay's, a
+ * session's — is admitted here against the same caps, so they cannot drift apart.)
  */
 export class SocketEndpoint {
   readonly #sockets: OpenSockets;
@@ -59,6 +71,7 @@ export class SocketEndpoint {
   readonly #publishing: Publishing;
   readonly #changes: Changes;
   readonly #limits: SocketLimits;
+  readonly #relays: Relays;
   readonly #requests: SocketRequests;
 
   constructor(deps: {
@@ -68,6 +81,7 @@ export class SocketEndpoint {
     publishing: Publishing;
     changes: Changes;
     limits: SocketLimits;
+    relays: Relays;
     requests: SocketRequests;
   }) {
     this.#sockets = deps.sockets;
@@ -76,6 +90,7 @@ export class SocketEndpoint {
     this.#publishing = deps.publishing;
     this.#changes = deps.changes;
     this.#limits = deps.limits;
+    this.#relays = deps.relays;
     this.#requests = deps.requests;
   }
 
@@ -83,18 +98,35 @@ export class SocketEndpoint {
    * Accepts an upgrade handed over by the worker (see ./upgrade.ts). Refusals travel on the
    * accepted socket: a browser cannot read the status of a refused upgrade.
    */
-  open(request: Request): Response {
-    const { log, subscriptions } = this.#store;
+  async open(request: Request): Promise<Response> {
+    const { log, subscriptions, relays } = this.#store;
     const options = readUpgrade(new URL(request.url));
     const full = this.#full(options.privileged === true);
     const { perSubject } = this.#limits;
-    const crowded = options.subject !== undefined && this.#sockets.heldBy(options.subject) >= perSubject;
+    const held = (subject: string) => this.#sockets.heldBy(subject) + relays.heldBy(subject);
+    const crowded = options.subject !== undefined && held(options.subject) >= perSubject;
     const meta = log.meta;
+    const tail = options.subscription === undefined;
+    const resumable = options.epoch === undefined || options.epoch === meta?.epoch;
+    if (
+      tail &&
+      meta &&
+      resumable &&
+      !full &&
+      !crowded &&
+      this.#sockets.count >= this.#limits.relays.perRelay
+    ) {
+      // The topic holds as many sockets as one object should: this tail goes to a relay.
+      const relay = this.#relays.choose(options.hint);
+      const after = options.after ?? log.counters.nextSeq - 1;
+      if (relay !== null) return this.#relays.admit(relay, request, options, after);
+    }
     const state: SocketState = {
       v: 1,
       kind: options.subscription === undefined ? "tail" : "consumer",
       session: crypto.randomUUID(),
       maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      // A tail opened before the topic exists starts before its first message.
       lastSent: options.after ?? (meta ? log.counters.nextSeq - 1 : 0),
       canPublish: options.canPublish,
       expiresAt: options.expiresAt ?? null,
@@ -115,22 +147,20 @@ export class SocketEndpoint {
       const detail = `one client holds at most ${perSubject} sockets on a topic; close one first`;
       return refuse(CLOSE_CODES.TRY_AGAIN_LATER, "rate_limited", detail);
     }
-    if (!meta) return refuse(CLOSE_CODES.NOT_FOUND, "not_found", `topic ${options.topic} does not exist`);
+    if (!meta && state.kind === "consumer") {
+      return refuse(CLOSE_CODES.NOT_FOUND, "not_found", `topic ${options.topic} does not exist`);
+    }
     if (options.subscription !== undefined && !subscriptions.get(options.subscription)) {
       const detail = `subscription ${options.subscription} does not exist`;
       return refuse(CLOSE_CODES.NOT_FOUND, "not_found", detail);
     }
-    this.#sockets.send(socket, {
-      type: "hello",
-      topic: meta.name,
-      ...(options.subscription === undefined
-        ? { after: state.lastSent }
-        : { subscription: options.subscription }),
-      epoch: meta.epoch,
-      session: state.session,
-      version: VERSION,
-    });
-    if (options.epoch !== undefined && options.epoch !== meta.epoch) {
+    if (!meta) {
+      // Subscribe first: a live tail waits for the topic, costing it no storage (DESIGN.md §5).
+      state.waiting = true;
+      this.#sockets.save(socket, state);
+    }
+    this.#sockets.send(socket, helloFrame(options.topic, state, meta?.epoch ?? null));
+    if (options.epoch !== undefined && options.epoch !== meta?.epoch) {
       const detail = "the topic was deleted and re-created; positions in the old epoch mean nothing here";
       return refuse(CLOSE_CODES.EPOCH_CHANGED, "conflict", detail);
     }
@@ -163,18 +193,71 @@ export class SocketEndpoint {
    */
   #full(privileged: boolean): boolean {
     const { perTopic, adminHeadroom } = this.#limits;
-    const count = this.#sockets.count;
-    return privileged ? count >= perTopic + adminHeadroom : count - this.#sockets.privileged >= perTopic;
+    const { relays } = this.#store;
+    const count = this.#sockets.count + relays.sockets;
+    const admin = this.#sockets.privileged + relays.privileged;
+    return privileged ? count >= perTopic + adminHeadroom : count - admin >= perTopic;
   }
 
-  /** How many sockets are open on the topic. */
+  /** How many sockets are open on the topic, its relays' included. */
   get sockets(): number {
-    return this.#sockets.count;
+    return this.#sockets.count + this.#store.relays.sockets;
   }
 
-  /** How many consumer sockets a subscription has. */
+  /** The relays holding live tails of the topic, and their sockets. */
+  get relays(): { count: number; sockets: number } {
+    return { count: this.#relays.count, sockets: this.#relays.sockets };
+  }
+
+  /**
+   * A session follows the topic for a live tail: it counts as one socket of its client, within
+   * the caps per topic and per client, as a socket of its own would.
+   */
+  follow(edge: string, subject: string | null, privileged: boolean): Result<Following> {
+    if (!this.#relays.follows(edge) && this.#store.meta) {
+      const refusal = this.#refusal(subject ?? undefined, privileged);
+      if (refusal !== null) return fail("rate_limited", refusal);
+    }
+    return ok(this.#relays.follow(edge, subject ?? undefined, privileged));
+  }
+
+  unfollow(edge: string): void {
+    this.#relays.unfollow(edge);
+  }
+
+  /** Why one more socket of this client would be one too many, or `null`. */
+  #refusal(subject: string | undefined, privileged: boolean): string | null {
+    if (this.#full(privileged))
+      return `a topic holds at most ${this.#limits.perTopic} sockets; try again later`;
+    const held =
+      subject === undefined ? 0 : this.#sockets.heldBy(subject) + this.#store.relays.heldBy(subject);
+    if (held >= this.#limits.perSubject) {
+      return `one client holds at most ${this.#limits.perSubject} sockets on a topic; close one first`;
+    }
+    return null;
+  }
+
+  /** Publishes a message sent on a socket a relay holds, within the client's publish budget. */
+  publishFrom(message: PublishInput, subject: string | null): Promise<Result<PublishReceipt[]>> {
+    const state = subject === null ? {} : { subject };
+    return this.#frames.publish(message, state as SocketState);
+  }
+
+  /** A socket a relay held closed. */
+  relayLeft(relay: string, subject: string | null, privileged: boolean): void {
+    this.#relays.left(relay, subject, privileged);
+  }
+
+  /** The topic was deleted: its relays and sessions close their sockets and tails of it (4000). */
+  closeRelays(): Promise<void> {
+    const sessions = this.#store.meta ? this.#store.remoteConsumers.all().map((c) => c.edge) : [];
+    return this.#relays.closeTopic(sessions);
+  }
+
+  /** How many consumers a subscription has: its sockets, and its consumers in sessions. */
   consumers(subscription: string): number {
-    return this.#sockets.consumers(subscription).length;
+    const remote = this.#store.meta ? this.#store.remoteConsumers.of(subscription).length : 0;
+    return this.#sockets.consumers(subscription).length + remote;
   }
 
   /** Closes sockets whose token expired (1008). */

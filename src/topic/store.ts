@@ -6,6 +6,8 @@ import { MIGRATIONS } from "./migrations";
 import { Producers } from "./producers";
 import { PushState } from "./push-state";
 import { RedrivePositions } from "./redrive-positions";
+import { RelayRows } from "./relay-rows";
+import { RemoteConsumerRows } from "./remote-consumer-rows";
 import { RouteState } from "./route-state";
 import { StreamStates } from "./stream-state";
 import { Subscriptions } from "./subscriptions";
@@ -32,6 +34,8 @@ import { Subscriptions } from "./subscriptions";
  * | `stream` | ./stream-state.ts |
  * | `producers` | ./producers.ts |
  * | `routes` | ./route-state.ts |
+ * | `relays` | ./relay-rows.ts |
+ * | `remote_consumers` | ./remote-consumer-rows.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
@@ -43,6 +47,8 @@ export class TopicStore {
   readonly stream: StreamStates;
   readonly producers: Producers;
   readonly routes: RouteState;
+  readonly relays: RelayRows;
+  readonly remoteConsumers: RemoteConsumerRows;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -61,6 +67,8 @@ export class TopicStore {
     this.stream = new StreamStates(this.sql);
     this.producers = new Producers(this.sql);
     this.routes = new RouteState(this.sql);
+    this.relays = new RelayRows(this.sql);
+    this.remoteConsumers = new RemoteConsumerRows(this.sql);
     this.load();
   }
 
@@ -119,6 +127,8 @@ export class TopicStore {
       this.pushState.unload();
       this.stream.unload();
       this.routes.unload();
+      this.relays.unload();
+      this.remoteConsumers.unload();
       return;
     }
     this.log.load();
@@ -127,5 +137,7 @@ export class TopicStore {
     this.pushState.load();
     this.stream.load();
     this.routes.load();
+    this.relays.load();
+    this.remoteConsumers.load();
   }
 }

@@ -26,6 +26,8 @@ export interface UpgradeOptions {
   subject?: string;
   /** The admin key: may use the headroom kept above the topic's socket cap. */
   privileged?: boolean;
+  /** The location hint nearest the client (../protocol/placement.ts): where a relay for it goes. */
+  hint?: string;
 }
 
 export function upgradeRequest(request: Request, options: UpgradeOptions): Request {
@@ -39,6 +41,7 @@ export function upgradeRequest(request: Request, options: UpgradeOptions): Reque
   if (options.subject !== undefined) url.searchParams.set("subject", options.subject);
   if (options.privileged) url.searchParams.set("privileged", "1");
   if (options.expiresAt !== undefined) url.searchParams.set("expires", String(options.expiresAt));
+  if (options.hint !== undefined) url.searchParams.set("hint", options.hint);
   return new Request(url, request);
 }
 
@@ -64,5 +67,7 @@ export function readUpgrade(url: URL): UpgradeOptions {
   if (after !== undefined) options.after = after;
   if (expiresAt !== undefined) options.expiresAt = expiresAt;
   if (maxInFlight !== undefined) options.maxInFlight = maxInFlight;
+  const hint = url.searchParams.get("hint");
+  if (hint !== null) options.hint = hint;
   return options;
 }

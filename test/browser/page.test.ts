@@ -99,15 +99,27 @@ describe.skipIf(!haveChromium && !process.env.CI)("the example page in Chromium"
       expect(await page.locator("#last-seq").textContent()).toBe("3");
     });
 
-    it("says that a topic does not exist yet, and shows the message whose publish creates it", async () => {
+    it("opened before the topic exists, waits for it and shows the message a publish over HTTP creates it with", async () => {
       const topic = freshTopic();
       await page.goto(`${broker.url}/?topic=${topic}`);
-      await page.waitForSelector('#status[data-status="closed"]');
-      expect(await page.locator("#status").textContent()).toContain(`there is no topic "${topic}" yet`);
+      await opened(page);
+      await page.locator("#status", { hasText: `waiting for the first message to "${topic}"` }).waitFor();
+
+      await publish(broker, topic, { order: 1 });
+      await shown(page, 1);
+      await publish(broker, topic, "the second");
+      await shown(page, 2);
+      expect(await seqsShown(page)).toEqual([1, 2]);
+      expect(await page.locator("#status").textContent()).toBe("open");
+    });
+
+    it("opened before the topic exists, shows the message its own publish box creates it with", async () => {
+      const topic = freshTopic();
+      await page.goto(`${broker.url}/?topic=${topic}`);
+      await opened(page);
 
       await page.fill("#body", "the first message");
       await page.click("#publish button[type=submit]");
-      await opened(page);
       await shown(page, 1);
       expect(await seqsShown(page)).toEqual([1]);
     });

@@ -243,9 +243,14 @@ describe("tail", () => {
     ]);
   });
 
-  it("says when the topic does not exist, and exits 1", async () => {
-    const result = await runCli(["tail", freshTopic()], { env });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^Not found: topic .* \(not_found\)\n$/);
+  it("waits for a topic that does not exist yet, and prints its first message", async () => {
+    const topic = freshTopic();
+    const tail = startCli(["tail", topic], { env });
+    await tail.waitFor(({ stderr }) => stderr.includes("the topic does not exist yet: waiting for it"));
+    await publish(topic, ["first"]);
+    await tail.waitFor(({ stdout }) => lines(stdout).length === 1);
+    const { code, stdout } = await tail.stop("SIGINT");
+    expect(code).toBe(0);
+    expect(lines(stdout)).toEqual([expect.stringMatching(/^1 {2}.*Z {2}"first"$/)]);
   });
 });

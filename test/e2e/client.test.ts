@@ -150,9 +150,18 @@ describe("the client against a running broker", () => {
     await expect(subscription[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: "not_found" });
   });
 
-  it("ends a live tail of a topic that does not exist with not_found", async () => {
-    const tail = client.live(freshTopic());
-    expect(await tail.closed).toMatchObject({ code: "not_found" });
+  it("keeps a live tail of a topic that does not exist open, and gives it the topic's first message", async () => {
+    const topic = freshTopic();
+    const tail = client.live(topic);
+    const opened = await statusOf(tail, "open");
+    expect(opened).toMatchObject({ type: "open", epoch: null });
+    const next = tail[Symbol.asyncIterator]().next();
+    const { seq } = await client.publish(topic, { first: true });
+    const first = await next;
+    expect(first.value?.seq).toBe(seq);
+    expect(first.value?.json()).toEqual({ first: true });
+    expect(tail.epoch).toBe(((await broker.json(`/v1/topics/${topic}`)).body as { epoch: string }).epoch);
+    tail.close();
   });
 
   it("ends its consumers with not_found when the subscription is deleted", async () => {

@@ -10,7 +10,7 @@ const message = (seq: number): WireMessage => ({
   contentType: "text/plain",
   attributes: {},
 });
-const hello = (epoch: string, after?: number): HelloFrame =>
+const hello = (epoch: string | null, after?: number): HelloFrame =>
   after === undefined
     ? { type: "hello", topic: "t", epoch, session: "s", version: "0.1.0" }
     : { type: "hello", topic: "t", epoch, session: "s", version: "0.1.0", after };
@@ -51,6 +51,17 @@ describe("TailState", () => {
     expect(error).toMatchObject({ code: "conflict", closeCode: 4002 });
     expect(error?.detail).toContain("re-created");
     expect(state.epoch).toBe("e1");
+  });
+
+  it("waits for a topic that does not exist yet without an epoch, then takes the one it is created with", () => {
+    const state = new TailState();
+    expect(state.hello(hello(null, 0))).toBeUndefined();
+    expect(state.query()).toEqual({ after: 0 });
+    // A drop before the topic exists resumes after seq 0, still without an epoch.
+    expect(state.hello(hello(null, 0))).toBeUndefined();
+    expect(state.hello(hello("e1", 0))).toBeUndefined();
+    expect(state.accept(message(1))).toBe(true);
+    expect(state.query()).toEqual({ after: 1, epoch: "e1" });
   });
 
   it("checks an epoch given by the caller on the first socket", () => {

@@ -242,11 +242,4 @@ describe("SSE", () => {
     const messages = (await reading).filter((e) => e.event === "message");
     expect(JSON.parse(messages[0]?.data as string)).toMatchObject({ seq: 2, data: "live" });
   });
-
-  it("answers 404 for a topic that does not exist instead of an empty stream", async () => {
-    const res = await exports.default.fetch(`http://broker/v1/topics/${freshTopic()}/messages`, {
-      headers: { Accept: "text/event-stream" },
-    });
-    expect(res.status).toBe(404);
-  });
 });

@@ -38,7 +38,8 @@ messageRoutes.post("/:topic/messages", requireRight("publish"), rateLimit("publi
 
 /**
  * Reads the log after a seq, long-polling up to `wait`. With `Accept: text/event-stream` the answer
- * is an SSE stream from `after` (or `Last-Event-ID`, which a reconnecting EventSource sends).
+ * is an SSE stream from `after` (or `Last-Event-ID`, which a reconnecting EventSource sends), also on a
+ * topic that does not exist yet.
  */
 messageRoutes.get("/:topic/messages", requireRight("subscribe"), streamLimit, async (c) => {
   const topic = nameParam(c, "topic");
@@ -47,10 +48,10 @@ messageRoutes.get("/:topic/messages", requireRight("subscribe"), streamLimit, as
     const lastEventId = c.req.header("last-event-id");
     const resume =
       lastEventId === undefined ? after : headerInput(lastEventIdSchema, "Last-Event-ID", lastEventId);
-    // Refuse a missing topic with a plain 404 before the stream starts.
-    unwrap(await callTopic(c.env, topic, (t) => t.info()));
+    // A topic that does not exist yet is waited for: the stream says `hello` with `epoch: null`.
     return sseResponse(
-      (from, ms) => callTopic(c.env, topic, (t) => t.read({ after: from, limit, wait: ms })),
+      (from, ms, waitForTopic) =>
+        callTopic(c.env, topic, (t) => t.read({ after: from, limit, wait: ms, waitForTopic })),
       { start: resume ?? 0, signal: c.req.raw.signal, until: validUntil(c.get("principal")) },
     );
   }

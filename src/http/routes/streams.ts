@@ -5,6 +5,7 @@ import { withoutCredentials } from "../../auth/credentials";
 import { requireRight } from "../../auth/middleware";
 import { validUntil } from "../../auth/tokens";
 import { consumerQuerySchema, tailQuerySchema } from "../../protocol/http-consumers";
+import { clientPlace, locationHint } from "../../protocol/placement";
 import { isWebSocketUpgrade } from "../../protocol/ws-handshake";
 import { type UpgradeOptions, upgradeRequest } from "../../topic/upgrade";
 import type { BrokerEnv } from "../env";
@@ -42,6 +43,9 @@ async function upgrade(
   const subject = await rateLimitKey(principal, c.req.raw);
   if (subject !== null) options.subject = subject;
   if (principal.kind === "admin-key") options.privileged = true;
+  // Where a relay for this client goes, should the topic hand its socket to one.
+  const hint = locationHint(clientPlace(c.req.raw));
+  if (hint !== undefined) options.hint = hint;
   return c.env.TOPIC.getByName(topic).fetch(upgradeRequest(withoutCredentials(c.req.raw), options));
 }
 
