@@ -25,6 +25,10 @@ export interface QueueSettings {
   receiveWaitTimeSeconds: number;
   /** Largest message (body and attributes), bytes. */
   maximumMessageSize: number;
+  /** A FIFO queue: one message in flight per group, each send deduplicated. Set at creation only. */
+  fifo: boolean;
+  /** A FIFO queue's sends without a `MessageDeduplicationId` are deduplicated by their body's SHA-256. */
+  contentBasedDeduplication: boolean;
   /** When the settings were last changed (or the queue created), epoch ms. */
   modifiedAt: number;
 }
@@ -34,7 +38,15 @@ export const DEFAULT_QUEUE_SETTINGS: Omit<QueueSettings, "modifiedAt"> = {
   delaySeconds: 0,
   receiveWaitTimeSeconds: 0,
   maximumMessageSize: 262_144,
+  fifo: false,
+  contentBasedDeduplication: false,
 };
+
+/**
+ * The attribute that keeps a FIFO message's `MessageDeduplicationId` (the one given, or the body's
+ * SHA-256), so a receive can answer it. It is the broker's (`broker.` is refused from publishers).
+ */
+export const DEDUPLICATION_ATTRIBUTE = "broker.sqs.deduplication-id";
 
 /** A queue: its topic, its subscription and its settings. */
 export interface QueueInfo {
@@ -62,18 +74,28 @@ export type QueuePutOutcome =
   /** Not `create`, and there is no queue. */
   | { kind: "absent" };
 
-/** A message to send: `delay` omitted takes the queue's `DelaySeconds`; `size` as SQS counts it. */
+/**
+ * A message to send: `delay` omitted takes the queue's `DelaySeconds`; `size` as SQS counts it.
+ * A message for a FIFO queue has `fifo`, its `MessageGroupId` as `key` and its
+ * `MessageDeduplicationId`, if any, as `idempotencyKey`.
+ */
 export interface QueueSendInput extends PublishInput {
   size: number;
+  fifo?: {
+    /** The body's SHA-256 (hex): the idempotency key when none is given and the queue deduplicates by content. */
+    contentHash: string;
+  };
 }
 
 /**
- * Each message's receipt, in order, or `null` for one larger than the queue's
- * `MaximumMessageSize` (`limit`), which was not sent; the others were sent together.
+ * Each message's receipt, in order, or `null` for one not sent: larger than the queue's
+ * `MaximumMessageSize` (`limit`), or, on a FIFO queue without `contentBasedDeduplication`,
+ * without an idempotency key. The others were sent together.
  */
 export interface QueueSendOutcome {
   receipts: (PublishReceipt | null)[];
   limit: number;
+  contentBasedDeduplication: boolean;
 }
 
 /** `ReceiveMessage`: `wait` omitted takes the queue's wait; `visibilityTimeout` the queue's. */

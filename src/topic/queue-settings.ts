@@ -16,7 +16,8 @@ export class QueueSettingsRow {
 
   load(): void {
     const row = this.#sql.one<{ value: string }>("SELECT value FROM queue WHERE key = 'settings'");
-    this.#row = row ? JSON.parse(row.value) : null;
+    // Rows written before FIFO queues lack its fields: the defaults fill them in.
+    this.#row = row ? { ...DEFAULT_QUEUE_SETTINGS, ...JSON.parse(row.value) } : null;
   }
 
   unload(): void {

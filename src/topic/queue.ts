@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import {
+  DEDUPLICATION_ATTRIBUTE,
   QUEUE_SUBSCRIPTION,
   type QueueCalls,
   type QueueInfo,
@@ -99,22 +100,36 @@ export class Queue {
     return ok({ kind: input.create ? "created" : "updated", queue: queue.value });
   }
 
-  /** Sends the messages that fit the queue's size limit together, each with the queue's delay unless it names its own. */
+  /**
+   * Sends the messages that fit the queue's size limit together, each with the queue's delay
+   * unless it names its own. On a FIFO queue each is deduplicated: by its idempotency key, or by
+   * its body's SHA-256 when the queue says so (otherwise it is not sent); the key is kept with it.
+   */
   async send(messages: QueueSendInput[]): Promise<Result<QueueSendOutcome>> {
     const settings = this.#settings();
     if (!settings) return noQueue();
-    const { delaySeconds, maximumMessageSize } = settings;
-    const fits = messages.filter((message) => message.size <= maximumMessageSize);
-    const inputs = fits.map(({ size: _, ...message }) =>
-      message.delay === undefined && delaySeconds > 0 ? { ...message, delay: delaySeconds * 1000 } : message,
-    );
+    const { delaySeconds, maximumMessageSize, fifo, contentBasedDeduplication } = settings;
+    if (messages.some((message) => (message.fifo !== undefined) !== fifo)) {
+      return fail("invalid_request", `the queue is a ${fifo ? "FIFO" : "standard"} queue`);
+    }
+    const sendable = (message: QueueSendInput) =>
+      message.size <= maximumMessageSize &&
+      (!fifo || message.idempotencyKey !== undefined || contentBasedDeduplication);
+    const inputs = messages.filter(sendable).map(({ size: _, fifo: fifoInput, ...message }) => {
+      const delayed =
+        message.delay === undefined && delaySeconds > 0
+          ? { ...message, delay: delaySeconds * 1000 }
+          : message;
+      if (!fifoInput) return delayed;
+      const idempotencyKey = message.idempotencyKey ?? fifoInput.contentHash;
+      const attributes = { ...message.attributes, [DEDUPLICATION_ATTRIBUTE]: idempotencyKey };
+      return { ...delayed, idempotencyKey, attributes };
+    });
     const published = inputs.length > 0 ? await this.#publishing.publish(inputs, { ifExists: true }) : ok([]);
     if (!published.ok) return published;
     const sent = [...published.value];
-    const receipts = messages.map((message) =>
-      message.size <= maximumMessageSize ? (sent.shift() ?? null) : null,
-    );
-    return ok({ receipts, limit: maximumMessageSize });
+    const receipts = messages.map((message) => (sendable(message) ? (sent.shift() ?? null) : null));
+    return ok({ receipts, limit: maximumMessageSize, contentBasedDeduplication });
   }
 
   /** Leases up to `max` messages for the visibility timeout, waiting as the queue says. */

@@ -1,5 +1,6 @@
 import { reservedPrefixOf } from "../../protocol/attributes";
 import { LIMITS } from "../../protocol/limits";
+import { DEDUPLICATION_ATTRIBUTE } from "../../protocol/sqs-queue";
 import { SqsError } from "./errors";
 import type { SqsAttribute } from "./md5";
 
@@ -128,8 +129,8 @@ function checkValue(name: string, value: unknown): SqsAttribute {
 
 /**
  * A stored message's attributes as SQS returns them, limited to the names asked for (`All` or
- * `.*` for every one, `prefix.*` for a prefix, or exact names): the broker's type record is not
- * among them, and each takes its recorded type (`String` when none is recorded).
+ * `.*` for every one, `prefix.*` for a prefix, or exact names): the broker's type record and a
+ * FIFO message's deduplication id are not among them, and each takes its recorded type (`String` when none is recorded).
  *
  * @example
  * fromTopicAttributes({ price: "9.5", "broker.sqs.types": '{"price":"Number"}' }, ["All"]);
@@ -149,7 +150,7 @@ export function fromTopicAttributes(
   }
   const found: Record<string, SqsAttribute> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    if (name === TYPES_ATTRIBUTE || !wanted(name)) continue;
+    if (name === TYPES_ATTRIBUTE || name === DEDUPLICATION_ATTRIBUTE || !wanted(name)) continue;
     const type = typeof types[name] === "string" ? (types[name] as string) : "String";
     found[name] = type.startsWith("Binary")
       ? { DataType: type, BinaryValue: fromBase64(value) }

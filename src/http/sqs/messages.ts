@@ -1,10 +1,15 @@
 import { LIMITS } from "../../protocol/limits";
 import type { WireMessage } from "../../protocol/message";
-import type { QueueSendInput } from "../../protocol/sqs-queue";
+import {
+  DEDUPLICATION_ATTRIBUTE,
+  type QueueSendInput,
+  type QueueSendOutcome,
+} from "../../protocol/sqs-queue";
 import type { PublishReceipt } from "../../protocol/topic-rpc";
 import { batchEntries, throttle } from "./batch";
 import { callQueue, integer, need, type Operation, type SqsCall } from "./call";
 import { SqsError } from "./errors";
+import { isFifoName, noDeduplicationId, orderingFields } from "./fifo";
 import { md5OfAttributes, md5OfBody, type SqsAttribute } from "./md5";
 import {
   fromBase64,
@@ -18,7 +23,6 @@ import { receiptHandle } from "./receipt";
 
 /** What SQS takes in a body: XML's characters (no lone surrogates, no other control characters). */
 const INVALID_BODY_RE = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-const GROUP_ID_RE = /^[\x21-\x7E]{1,128}$/;
 const BODY_TYPE = "text/plain; charset=utf-8";
 const encoder = new TextEncoder();
 
@@ -31,10 +35,11 @@ interface Outgoing {
 
 /**
  * Checks one message as SQS does — a body of XML characters, a delay of 0–900 s, attributes (see
- * ./message-attributes.ts) — and turns it into the topic's input: the body as UTF-8 text, the
- * attributes as strings, `MessageGroupId` as the ordering key.
+ * ./message-attributes.ts), the group and deduplication ids (./fifo.ts) — and turns it into the
+ * topic's input: the body as UTF-8 text, the attributes as strings, `MessageGroupId` as the
+ * ordering key, `MessageDeduplicationId` as the idempotency key.
  */
-function outgoing(entry: Record<string, unknown>): Outgoing {
+function outgoing(entry: Record<string, unknown>, fifo: boolean): Outgoing {
   const body = entry.MessageBody;
   if (body === undefined || body === null || body === "") {
     throw new SqsError("MissingParameter", "The request must contain the parameter MessageBody.");
@@ -46,18 +51,9 @@ function outgoing(entry: Record<string, unknown>): Outgoing {
     );
   }
   const delay = integer(entry, "DelaySeconds", 0, 900);
-  if (entry.MessageDeduplicationId !== undefined) {
-    throw new SqsError(
-      "InvalidParameterValue",
-      "MessageDeduplicationId is for FIFO queues, which this broker does not support",
-    );
-  }
+  const ordering = orderingFields(entry, body, fifo);
   if (entry.MessageSystemAttributes !== undefined) {
     throw new SqsError("InvalidParameterValue", "MessageSystemAttributes are not supported by this broker");
-  }
-  const group = entry.MessageGroupId;
-  if (group !== undefined && (typeof group !== "string" || !GROUP_ID_RE.test(group))) {
-    throw new SqsError("InvalidParameterValue", "MessageGroupId must be 1 to 128 visible ASCII characters");
   }
   const attributes: StoredAttributes = toTopicAttributes(entry.MessageAttributes);
   const bytes = encoder.encode(body);
@@ -72,9 +68,9 @@ function outgoing(entry: Record<string, unknown>): Outgoing {
     contentType: BODY_TYPE,
     attributes: attributes.attributes,
     size: bytes.byteLength + attributes.size,
+    ...ordering,
   };
   if (delay !== undefined) input.delay = delay * 1000;
-  if (typeof group === "string") input.key = group;
   const md5Attributes = Object.keys(attributes.sqs).length > 0 ? md5OfAttributes(attributes.sqs) : null;
   return { input, md5Body: md5OfBody(body), md5Attributes };
 }
@@ -82,7 +78,14 @@ function outgoing(entry: Record<string, unknown>): Outgoing {
 function sent(message: Outgoing, receipt: PublishReceipt): Record<string, unknown> {
   const answer: Record<string, unknown> = { MessageId: receipt.id, MD5OfMessageBody: message.md5Body };
   if (message.md5Attributes !== null) answer.MD5OfMessageAttributes = message.md5Attributes;
+  if (message.input.fifo) answer.SequenceNumber = String(receipt.seq);
   return answer;
+}
+
+/** Why a message was not sent, as the topic's answer tells it. */
+function unsent(message: Outgoing, outcome: QueueSendOutcome): SqsError {
+  const missingId = message.input.fifo && message.input.idempotencyKey === undefined;
+  return missingId && !outcome.contentBasedDeduplication ? noDeduplicationId() : tooLarge(outcome.limit);
 }
 
 const tooLarge = (limit: number) =>
@@ -94,11 +97,11 @@ const tooLarge = (limit: number) =>
 const sendMessage: Operation = async (call) => {
   const queue = queueFromUrl(call.input.QueueUrl);
   need(call, "publish", queue);
-  const message = outgoing(call.input);
+  const message = outgoing(call.input, isFifoName(queue));
   await throttle(call);
-  const { receipts, limit } = await callQueue(call.env, queue, "send", [message.input]);
-  const receipt = receipts[0];
-  if (!receipt) throw tooLarge(limit);
+  const outcome = await callQueue(call.env, queue, "send", [message.input]);
+  const receipt = outcome.receipts[0];
+  if (!receipt) throw unsent(message, outcome);
   return sent(message, receipt);
 };
 
@@ -107,11 +110,12 @@ const sendMessageBatch: Operation = async (call) => {
   const queue = queueFromUrl(call.input.QueueUrl);
   need(call, "publish", queue);
   const entries = batchEntries(call.input.Entries);
+  const fifo = isFifoName(queue);
   const failed: Record<string, unknown>[] = [];
   const valid: { id: string; message: Outgoing }[] = [];
   for (const entry of entries) {
     try {
-      valid.push({ id: entry.Id as string, message: outgoing(entry) });
+      valid.push({ id: entry.Id as string, message: outgoing(entry, fifo) });
     } catch (error) {
       if (!(error instanceof SqsError)) throw error;
       failed.push({ Id: entry.Id, SenderFault: true, Code: error.type, Message: error.message });
@@ -127,22 +131,19 @@ const sendMessageBatch: Operation = async (call) => {
   const successful: Record<string, unknown>[] = [];
   if (valid.length > 0) {
     await throttle(call);
-    const { receipts, limit } = await callQueue(
+    const outcome = await callQueue(
       call.env,
       queue,
       "send",
       valid.map((v) => v.message.input),
     );
     valid.forEach(({ id, message }, i) => {
-      const receipt = receipts[i];
+      const receipt = outcome.receipts[i];
       if (receipt) successful.push({ Id: id, ...sent(message, receipt) });
-      else
-        failed.push({
-          Id: id,
-          SenderFault: true,
-          Code: "InvalidParameterValue",
-          Message: tooLarge(limit).message,
-        });
+      else {
+        const why = unsent(message, outcome);
+        failed.push({ Id: id, SenderFault: true, Code: why.type, Message: why.message });
+      }
     });
   }
   return { Successful: successful, Failed: failed };
@@ -165,6 +166,9 @@ const SYSTEM_ATTRIBUTES = [
   "SentTimestamp",
   "ApproximateReceiveCount",
   "ApproximateFirstReceiveTimestamp",
+  "MessageGroupId",
+  "MessageDeduplicationId",
+  "SequenceNumber",
 ];
 
 function names(input: Record<string, unknown>, field: string): string[] {
@@ -194,6 +198,13 @@ function received(call: SqsCall, message: WireMessage, epoch: string): Record<st
     SentTimestamp: String(message.publishedAt),
     ApproximateReceiveCount: String(message.attempt ?? 1),
   };
+  if (message.key !== undefined) values.MessageGroupId = message.key;
+  // Only a message sent to a FIFO queue has a deduplication id and a sequence number.
+  const deduplication = message.attributes[DEDUPLICATION_ATTRIBUTE];
+  if (deduplication !== undefined) {
+    values.MessageDeduplicationId = deduplication;
+    values.SequenceNumber = String(message.seq);
+  }
   const Attributes = Object.fromEntries(Object.entries(values).filter(([k]) => all || system.includes(k)));
   if (Object.keys(Attributes).length > 0) answer.Attributes = Attributes;
   const attributes = fromTopicAttributes(message.attributes, names(call.input, "MessageAttributeNames"));

@@ -6,6 +6,9 @@ const S = 1000;
 /** SQS's default retention of a new queue: 4 days. */
 const DEFAULT_RETENTION_S = 345_600;
 const DEFAULT_VISIBILITY_S = 30;
+/** How long a FIFO queue remembers a deduplication id, as SQS does: 5 minutes. */
+export const FIFO_DEDUP_WINDOW_MS = 5 * 60 * S;
+const FIFO_SUFFIX = ".fifo";
 
 /** The attributes a queue can be given, each with its bounds (seconds or bytes, as SQS has them). */
 const NUMERIC = {
@@ -27,6 +30,8 @@ const READABLE = [
   "CreatedTimestamp",
   "LastModifiedTimestamp",
   "RedrivePolicy",
+  "FifoQueue",
+  "ContentBasedDeduplication",
   ...Object.keys(NUMERIC),
 ];
 
@@ -38,14 +43,18 @@ export interface QueueAttributeInput {
   numbers: Partial<Record<NumericName, number>>;
   /** `null`: the policy is removed (an empty `RedrivePolicy`). */
   redrive?: { deadLetterQueue: string; maxReceiveCount: number } | null;
+  /** `FifoQueue` and `ContentBasedDeduplication`, when given. */
+  fifo?: boolean;
+  contentBasedDeduplication?: boolean;
   /** The attributes as given, for comparing with an existing queue's. */
   given: Record<string, string>;
 }
 
 /**
  * Checks a queue's `Attributes`: the numeric ones within SQS's bounds, `RedrivePolicy` naming a
- * queue of this broker by ARN and a `maxReceiveCount` of 1–1000. FIFO queues and the attributes
- * of encryption, access policies and redrive permissions are refused by name.
+ * queue of this broker by ARN and a `maxReceiveCount` of 1–1000, `FifoQueue` and
+ * `ContentBasedDeduplication` `true` or `false` (see {@link checkQueueType}). The attributes of
+ * encryption, access policies and redrive permissions are refused by name.
  *
  * @throws SqsError `InvalidAttributeName` or `InvalidAttributeValue`.
  * @example
@@ -66,17 +75,48 @@ export function parseQueueAttributes(input: unknown): QueueAttributeInput {
     } else if (name === "RedrivePolicy") {
       parsed.redrive = value === "" ? null : parseRedrivePolicy(value);
     } else if (name === "FifoQueue" || name === "ContentBasedDeduplication") {
-      if (value !== "false") {
-        throw new SqsError(
-          "InvalidAttributeValue",
-          "FIFO queues are not supported by this broker: use a standard queue",
-        );
-      }
+      if (value !== "true" && value !== "false") throw badValue(name, "must be true or false");
+      if (name === "FifoQueue") parsed.fifo = value === "true";
+      else parsed.contentBasedDeduplication = value === "true";
     } else {
       throw new SqsError("InvalidAttributeName", `Unknown or unsupported attribute ${name}.`);
     }
   }
   return parsed;
+}
+
+/**
+ * SQS's rules of queue types: a FIFO queue is made with both a name ending in `.fifo` and
+ * `FifoQueue: "true"`, a standard queue with neither; the type never changes afterwards, and
+ * `ContentBasedDeduplication` is a FIFO queue's alone.
+ *
+ * @throws SqsError `InvalidParameterValue` or `InvalidAttributeValue`.
+ * @example
+ * checkQueueType("orders.fifo", parseQueueAttributes({ FifoQueue: "true" }), { create: true });
+ */
+export function checkQueueType(
+  name: string,
+  attributes: QueueAttributeInput,
+  { create }: { create: boolean },
+): void {
+  const named = name.endsWith(FIFO_SUFFIX);
+  if (create && named && attributes.fifo !== true) {
+    throw new SqsError(
+      "InvalidParameterValue",
+      `A queue whose name ends in ${FIFO_SUFFIX} is a FIFO queue: create it with the attribute FifoQueue set to true.`,
+    );
+  }
+  if (attributes.fifo !== undefined && attributes.fifo !== named) {
+    throw badValue(
+      "FifoQueue",
+      create
+        ? `a FIFO queue's name ends in ${FIFO_SUFFIX}, a standard queue's does not.`
+        : "a queue's type cannot be changed.",
+    );
+  }
+  if (!named && attributes.contentBasedDeduplication === true) {
+    throw badValue("ContentBasedDeduplication", "only a FIFO queue deduplicates by content.");
+  }
 }
 
 function parseRedrivePolicy(text: string): { deadLetterQueue: string; maxReceiveCount: number } {
@@ -101,6 +141,8 @@ function parseRedrivePolicy(text: string): { deadLetterQueue: string; maxReceive
  * What a queue's attributes change, as the topic takes it: a new queue starts at its topic's
  * oldest message, with SQS's defaults, redelivery as soon as a visibility timeout ends (no
  * backoff), and a new topic keeping messages for the retention period even unread (`drop-oldest`).
+ * A FIFO queue's subscription is `ordered` (one message in flight per group) and its topic
+ * remembers idempotency keys for 5 minutes.
  *
  * @example
  * const put = queuePut(parseQueueAttributes(body.Attributes), { create: true });
@@ -118,6 +160,15 @@ export function queuePut(attributes: QueueAttributeInput, { create }: { create: 
       deadLetterTopic: null,
     };
     put.settings = { ...DEFAULT_QUEUE_SETTINGS };
+    if (attributes.fifo === true) {
+      // One message in flight per group, and SQS's deduplication interval.
+      put.subscription.ordered = true;
+      put.topic.dedupWindow = FIFO_DEDUP_WINDOW_MS;
+      put.settings.fifo = true;
+    }
+  }
+  if (attributes.contentBasedDeduplication !== undefined) {
+    put.settings.contentBasedDeduplication = attributes.contentBasedDeduplication;
   }
   if (numbers.MessageRetentionPeriod !== undefined) {
     put.topic.retention = { maxAge: numbers.MessageRetentionPeriod * S };
@@ -159,6 +210,10 @@ export function queueAttributes(info: QueueInfo, name: string): Record<string, s
     DelaySeconds: String(settings.delaySeconds),
     ReceiveMessageWaitTimeSeconds: String(settings.receiveWaitTimeSeconds),
   };
+  if (settings.fifo) {
+    all.FifoQueue = "true";
+    all.ContentBasedDeduplication = String(settings.contentBasedDeduplication);
+  }
   if (topic.config.retention.maxAge !== null)
     all.MessageRetentionPeriod = seconds(topic.config.retention.maxAge);
   if (config.deadLetterTopic !== null && config.maxAttempts !== null) {

@@ -7,6 +7,7 @@ import { callTopic } from "../topic-call";
 import { callQueue, integer, need, type Operation, required, type SqsCall } from "./call";
 import { SqsError, sqsUnwrap } from "./errors";
 import {
+  checkQueueType,
   parseQueueAttributes,
   pickAttributes,
   type QueueAttributeInput,
@@ -20,12 +21,6 @@ const LISTING_FAN_OUT = 50;
 
 function queueName(call: SqsCall): string {
   const name = required(call.input, "QueueName");
-  if (name.endsWith(".fifo")) {
-    throw new SqsError(
-      "InvalidParameterValue",
-      "FIFO queues are not supported by this broker: use a standard queue",
-    );
-  }
   if (!isValidName(name)) {
     throw new SqsError(
       "InvalidParameterValue",
@@ -60,6 +55,7 @@ const createQueue: Operation = async (call) => {
     throw new SqsError("InvalidParameterValue", "queue tags are not supported by this broker");
   }
   const attributes = parseQueueAttributes(call.input.Attributes);
+  checkQueueType(name, attributes, { create: true });
   await checkRedrive(call, name, attributes);
   const outcome = await callQueue(call.env, name, "put", queuePut(attributes, { create: true }));
   if (outcome.kind === "exists") {
@@ -86,7 +82,7 @@ function sameValue(name: string, current: string | undefined, given: string): bo
       Number(a.maxReceiveCount) === Number(b.maxReceiveCount)
     );
   }
-  if (name === "FifoQueue" || name === "ContentBasedDeduplication") return given === "false";
+  if (name === "FifoQueue" || name === "ContentBasedDeduplication") return (current ?? "false") === given;
   return (current ?? "") === given;
 }
 
@@ -170,6 +166,7 @@ const setQueueAttributes: Operation = async (call) => {
     throw new SqsError("MissingParameter", "The request must contain the parameter Attributes.");
   }
   const attributes = parseQueueAttributes(call.input.Attributes);
+  checkQueueType(name, attributes, { create: false });
   await checkRedrive(call, name, attributes);
   const outcome = await callQueue(call.env, name, "put", queuePut(attributes, { create: false }));
   if (outcome.kind === "absent")
