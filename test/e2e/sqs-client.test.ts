@@ -1,7 +1,7 @@
 /**
  * `@aws-sdk/client-sqs` and `sqs-consumer`, unmodified, against a real broker with auth on (SigV4
  * signed with the admin key): every operation SQS programs lean on, visibility timeouts that run
- * out, redrive to a dead-letter queue, a `kill -9` of the broker, and the README's example.
+ * out, a FIFO queue's groups and deduplication, redrive to a dead-letter queue, a `kill -9` of the broker, and the README's example.
  */
 import { execFile } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
@@ -197,6 +197,82 @@ describe("@aws-sdk/client-sqs against a real broker", () => {
       name: "SignatureDoesNotMatch",
       $metadata: { httpStatusCode: 403 },
     });
+  });
+
+  it("keeps a FIFO queue's groups in order, one message in flight each, and deduplicates", async () => {
+    const QueueName = `${fresh("fifo")}.fifo`;
+    const Attributes = { FifoQueue: "true", ContentBasedDeduplication: "true" };
+    const { QueueUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName, Attributes }));
+    const batch = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: "a1", MessageBody: "a1", MessageGroupId: "A" },
+          { Id: "b1", MessageBody: "b1", MessageGroupId: "B" },
+          { Id: "a2", MessageBody: "a2", MessageGroupId: "A" },
+        ],
+      }),
+    );
+    expect(batch.Failed ?? []).toEqual([]);
+    const sequence = (batch.Successful ?? []).map((e) => Number(e.SequenceNumber));
+    expect(sequence).toEqual([...sequence].sort((x, y) => x - y));
+    // The same body in the same group within 5 minutes is the first message again.
+    const again = await sqs.send(
+      new SendMessageCommand({ QueueUrl, MessageBody: "a1", MessageGroupId: "A" }),
+    );
+    expect(again.MessageId).toBe(batch.Successful?.[0]?.MessageId);
+    const byId = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: "b2",
+        MessageGroupId: "B",
+        MessageDeduplicationId: "b2",
+      }),
+    );
+    const byIdAgain = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: "b2!",
+        MessageGroupId: "B",
+        MessageDeduplicationId: "b2",
+      }),
+    );
+    expect(byIdAgain.MessageId).toBe(byId.MessageId);
+
+    const receive = async () =>
+      (
+        await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageSystemAttributeNames: ["All"],
+          }),
+        )
+      ).Messages ?? [];
+    const remove = (m: Message) =>
+      sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle ?? "" }));
+    const first = await receive();
+    expect(first.map((m) => [m.Body, m.Attributes?.MessageGroupId])).toEqual([
+      ["a1", "A"],
+      ["b1", "B"],
+    ]);
+    expect(first[0]?.Attributes?.SequenceNumber).toBe(String(sequence[0]));
+    // a1 stays in flight: group B moves on, group A waits.
+    await remove(first[1] as Message);
+    expect((await receive()).map((m) => m.Body)).toEqual(["b2"]);
+    await remove(first[0] as Message);
+    expect((await receive()).map((m) => m.Body)).toEqual(["a2"]);
+
+    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }));
+    expect(attributes.Attributes).toMatchObject(Attributes);
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" }))).rejects.toMatchObject({
+      name: "MissingParameter",
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(
+      sqs.send(new CreateQueueCommand({ QueueName: fresh("plain"), Attributes: { FifoQueue: "true" } })),
+    ).rejects.toMatchObject({ name: "InvalidAttributeValue", $metadata: { httpStatusCode: 400 } });
   });
 
   it("feeds sqs-consumer, which deletes what it handled", async () => {
