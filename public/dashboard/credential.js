@@ -109,17 +109,17 @@ export class Rights {
 
   /** Null when the credential may (as far as is known) do `right` on `topic`; else why not. */
   why(right, topic) {
-    const refused = this.#refused.get(`${right} ${topic}`);
-    if (refused !== undefined) return refused;
     const { kind, cap } = this.#credential;
-    if (kind !== "token") return null;
-    const held = Object.entries(cap).some(
-      ([pattern, rights]) =>
-        matches(pattern, topic) &&
-        Array.isArray(rights) &&
-        (rights.includes(right) || rights.includes("admin")),
-    );
-    return held ? null : `this token holds no "${right}" on "${topic}"`;
+    const held =
+      kind !== "token" ||
+      Object.entries(cap).some(
+        ([pattern, rights]) =>
+          matches(pattern, topic) &&
+          Array.isArray(rights) &&
+          (rights.includes(right) || rights.includes("admin")),
+      );
+    if (!held) return `this token holds no "${right}" on "${topic}"`;
+    return this.#refused.get(`${right} ${topic}`) ?? null;
   }
 
   /** True when some grant gives `right` on some topic (whether a create button is worth showing). */
@@ -137,6 +137,10 @@ export class Rights {
   /** Learns from a topic's info: `config` is answered exactly to those with `admin` on it. */
   learnFromInfo(topic, info) {
     if (info && !("config" in info))
-      this.refuse("admin", topic, `the broker shows "${topic}" without admin rights`);
+      this.refuse(
+        "admin",
+        topic,
+        `the broker shows "${topic}" to this credential without its config, which it shows to admin only`,
+      );
   }
 }

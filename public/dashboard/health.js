@@ -32,8 +32,8 @@ export function diagnose(subscription, now = Date.now()) {
   const findings = [];
   const push = stats.push;
   if (push && push.consecutiveFailures > 0) {
-    const answer = push.lastStatus === null ? "" : `HTTP ${push.lastStatus}`;
-    const why = [answer, push.lastError].filter(Boolean).join(", ");
+    // lastError says what failed ("HTTP 500", a timeout, a refused connection) when there is one.
+    const why = push.lastError ?? (push.lastStatus === null ? "" : `HTTP ${push.lastStatus}`);
     findings.push({
       level: "bad",
       text: `push failing: ${count(push.consecutiveFailures)} in a row${why ? ` (${why}, ${ago(push.lastErrorAt, now)})` : ""}`,
@@ -62,7 +62,8 @@ export function diagnose(subscription, now = Date.now()) {
       text: `${count(stats.discarded)} dropped after their last attempt (no dead-letter topic)`,
     });
   }
-  if (stats.redelivered > 0 && stats.redelivered >= stats.acked) {
+  // Redeliveries are a cause only when nothing above explains them.
+  if (findings.length === 0 && stats.redelivered > 0 && stats.redelivered >= stats.acked) {
     findings.push({
       level: "warn",
       text: `${count(stats.redelivered)} redelivered, ${count(stats.acked)} acked`,

@@ -98,15 +98,11 @@ function pushHealth(sub, now) {
   const lines = [];
   if (target) lines.push(h("span", { class: "target" }, target));
   if (push) {
-    const last = push.lastStatus === null ? "no answer yet" : `last HTTP ${push.lastStatus}`;
+    const last = push.lastStatus === null ? "no answer yet" : `last answer HTTP ${push.lastStatus}`;
     lines.push(
       push.consecutiveFailures > 0
-        ? h(
-            "span",
-            { class: "bad" },
-            `failing: ${count(push.consecutiveFailures)} in a row, ${push.lastError ?? last} (${ago(push.lastErrorAt, now)})`,
-          )
-        : h("span", {}, `healthy, ${last}`),
+        ? h("span", { class: "bad" }, `failing: ${push.lastError ?? last}, ${ago(push.lastErrorAt, now)}`)
+        : h("span", {}, `healthy: ${last}`),
     );
   }
   return lines.flatMap((line, i) => (i === 0 ? [line] : [h("br"), line]));

@@ -54,6 +54,13 @@ export function renderTopic(main, session, topic) {
 
   async function load() {
     clearTimeout(timer);
+    const refused = session.rights.why("subscribe", topic);
+    if (refused !== null) {
+      // Stats need "subscribe": not asked for, so the view shows what the credential may do instead.
+      Object.assign(state, { info: null, subscriptions: null, error: null, refused });
+      if (!stopped && !dialogOpen()) render();
+      return;
+    }
     try {
       const [info, listing] = await Promise.all([
         session.api.get(topicPath(topic)),
@@ -198,6 +205,8 @@ function content(session, topic, state, act) {
         : state.error.describe();
     return h("p", { class: "error" }, text);
   }
+  if (state.refused)
+    return h("p", { class: "hint" }, "Its stats and subscriptions are not shown: see above.");
   if (state.info === null) return h("p", { class: "hint" }, "Loading…");
   const { info } = state;
   const routes = info.stats.routes?.map((r) => ({

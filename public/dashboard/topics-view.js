@@ -165,8 +165,16 @@ function content(where, state, reload) {
   return [empty ?? table, pager(where, next)];
 }
 
-function row({ name, info, subscriptions, error }) {
+function row({ name, info, subscriptions, error, refused }) {
   const link = h("th", { scope: "row" }, h("a", { href: `#/topics/${encodeURIComponent(name)}` }, name));
+  if (refused) {
+    return h(
+      "tr",
+      { dataset: { topic: name } },
+      link,
+      h("td", { colspan: "6", class: "muted" }, `no stats: ${refused}`),
+    );
+  }
   if (error) {
     const text = error.status === 404 ? "deleted meanwhile" : `no stats: ${error.describe()}`;
     return h("tr", { dataset: { topic: name } }, link, h("td", { colspan: "6", class: "muted" }, text));
@@ -231,6 +239,7 @@ function pager(where, next) {
     trail.set(key, [...where.earlier, where.cursor]);
     go(next);
   };
+  if (where.cursor === "" && !next) return null;
   return h(
     "nav",
     { class: "pager", "aria-label": "Pages of topics" },
@@ -260,6 +269,12 @@ async function loadPage(session, { prefix, limit, cursor }) {
   const queue = [...rows];
   const worker = async () => {
     for (let item = queue.shift(); item; item = queue.shift()) {
+      // A topic listed for a credential that may only publish to it: its stats are not asked for.
+      const refused = session.rights.why("subscribe", item.name);
+      if (refused !== null) {
+        item.refused = refused;
+        continue;
+      }
       try {
         const [info, subs] = await Promise.all([
           session.api.get(topicPath(item.name)),
