@@ -291,6 +291,36 @@ describe.skipIf(!haveChromium)("the dashboard, signed in with the admin key", ()
     const after = await admin<SubscriptionInfo>(broker, "/v1/topics/rd/subscriptions/fragile");
     expect(after.stats).toMatchObject({ redriven: 1, backlog: 1 });
   });
+
+  it("shows a topic's routes with their lag and last error", async () => {
+    await admin(broker, "/v1/topics/routed.to", { method: "PUT", json: {} });
+    await admin(broker, "/v1/topics/routed", {
+      method: "PUT",
+      json: {
+        routes: [
+          { name: "copy", to: "routed.to" },
+          { name: "lost", to: "routed.missing", backoff: { min: "1m", max: "1m" } },
+        ],
+      },
+    });
+    await admin(broker, "/v1/topics/routed/batch", {
+      method: "POST",
+      json: { messages: [{ data: 1 }, { data: 2 }] },
+    });
+    await until<{ stats: { routes: { name: string; lag: number; lastError: unknown }[] } }>(
+      broker,
+      "/v1/topics/routed",
+      (t) => t.stats.routes.every((r) => (r.name === "copy" ? r.lag === 0 : r.lastError !== null)),
+    );
+
+    await page.goto(`${broker.url}/dashboard/#/topics/routed`);
+    const copy = page.locator('#routes tr[data-route="copy"] td');
+    await copy.first().waitFor();
+    expect((await copy.allTextContents()).slice(0, 3)).toEqual(["routed.to", "0", "2"]);
+    const lost = await page.locator('#routes tr[data-route="lost"] td').allTextContents();
+    expect(lost.slice(0, 2)).toEqual(["routed.missing", "2"]);
+    expect(lost.at(-1)).toMatch(/^seq 1: .*\(not_found, .* ago\)$/);
+  });
 });
 
 function topicNames(page: Page): Promise<string[]> {
