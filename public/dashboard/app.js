@@ -60,7 +60,6 @@ function start(credential) {
     ),
     notice: () => {},
   };
-  showAccount(credential);
   route(false);
 }
 
@@ -84,6 +83,7 @@ function signOut(reason) {
 function route(moved) {
   if (!session) return;
   view?.stop();
+  showAccount(session.credential);
   session.notice = () => {};
   const hash = location.hash;
   const topic = /^#\/topics\/([^?]+)/.exec(hash)?.[1];

@@ -68,3 +68,8 @@ export function ago(at, now = Date.now()) {
 export function clock(at) {
   return known(at) ? new Date(at).toLocaleTimeString("en-GB") : NONE;
 }
+
+/** `1 message`, `1,204 messages`. */
+export function plural(n, one, many = `${one}s`) {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}

@@ -5,14 +5,23 @@
  *
  * Stats a newer broker adds are read here, in one place, and shown as "—" when absent.
  */
-import { ago, count, duration } from "./format.js";
+import { ago, count, duration, plural } from "./format.js";
 
-/** Messages per second published to a topic, when the broker reports it. */
-export const publishRate = (topicStats) => topicStats?.publishRate;
-/** Messages per second delivered by a subscription, when the broker reports it. */
-export const deliveryRate = (subscriptionStats) => subscriptionStats?.deliveryRate;
-/** Age in ms of the oldest message a subscription has not acked, when the broker reports it. */
-export const oldestUnackedAge = (subscriptionStats) => subscriptionStats?.oldestUnackedAge;
+/*
+ * A broker that measures flow reports it under `flow` (rates averaged over about a minute, the
+ * oldest unacked message's age), read here from there or from `stats`; a broker that does not
+ * leaves them undefined, shown as "—".
+ */
+const measured = (info, name) => info?.flow?.[name] ?? info?.stats?.[name];
+/** Messages per second published to a topic (its info). */
+export const publishRate = (info) => measured(info, "publishRate");
+/** Messages per second delivered by a subscription (its info). */
+export const deliveryRate = (subscription) => measured(subscription, "deliveryRate");
+/** Ms since the oldest message a subscription has not acked was published; `null`: none waits. */
+export const oldestUnackedAge = (subscription) => measured(subscription, "oldestUnackedAge");
+/** Dead letters not given back yet: reported, or what the counters say. */
+export const deadLetterDepth = ({ stats }) =>
+  stats.deadLetterDepth ?? Math.max(0, stats.deadLettered - stats.redriven);
 
 /**
  * @typedef {object} Finding
@@ -49,11 +58,13 @@ export function diagnose(subscription, now = Date.now()) {
   if (config?.paused) {
     findings.push({ level: "warn", text: `paused: nothing is delivered while ${count(stats.backlog)} wait` });
   }
-  if (stats.deadLettered > 0) {
-    const where = config?.deadLetterTopic ? ` to "${config.deadLetterTopic}"` : "";
+  const depth = deadLetterDepth(subscription);
+  if (depth > 0) {
+    const where = config?.deadLetterTopic ? ` in "${config.deadLetterTopic}"` : "";
+    const attempts = config?.maxAttempts ? ` after ${plural(config.maxAttempts, "attempt")} each` : "";
     findings.push({
       level: "warn",
-      text: `${count(stats.deadLettered)} dead-lettered${where} after ${config?.maxAttempts ? `${config.maxAttempts} attempts` : "their attempts"}: poison messages?`,
+      text: `${plural(depth, "dead letter")}${where}${attempts}, not redriven: poison messages?`,
     });
   }
   if (stats.discarded > 0) {
@@ -69,7 +80,7 @@ export function diagnose(subscription, now = Date.now()) {
       text: `${count(stats.redelivered)} redelivered, ${count(stats.acked)} acked`,
     });
   }
-  const age = oldestUnackedAge(stats);
+  const age = oldestUnackedAge(subscription);
   if (typeof age === "number" && config && age > config.ackTimeout * 2 && findings.length === 0) {
     findings.push({ level: "warn", text: `oldest unacked message is ${duration(age)} old` });
   }

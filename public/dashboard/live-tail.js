@@ -34,9 +34,13 @@ export class LiveTailPanel {
   #status = h("p", { id: "tail-status", role: "status", dataset: { state: "stopped" } }, "Stopped.");
   #stop = null;
 
-  constructor(session, topic) {
+  #onChange;
+
+  /** `onChange()` runs when the tail starts, stops or ends by itself (the topic was deleted). */
+  constructor(session, topic, onChange = () => {}) {
     this.#session = session;
     this.#topic = topic;
+    this.#onChange = onChange;
     this.element = h("div", { class: "tail-panel" }, this.#status, this.#list);
   }
 
@@ -50,12 +54,20 @@ export class LiveTailPanel {
     this.#stop = fitsSubprotocol(this.#session.credential.secret)
       ? this.#overSocket()
       : this.#overLongPolls();
+    this.#onChange();
   }
 
   stop() {
     this.#stop?.();
     this.#stop = null;
     this.#show("stopped", "Stopped.");
+    this.#onChange();
+  }
+
+  #ended(text) {
+    this.#stop = null;
+    this.#show("closed", text);
+    this.#onChange();
   }
 
   #overSocket() {
@@ -77,7 +89,7 @@ export class LiveTailPanel {
       } else if (status.type === "connecting") {
         this.#show("connecting", "Connecting…");
       } else if (status.type === "closed" && status.error) {
-        this.#show("closed", `Ended: ${status.error.message}`);
+        this.#ended(`Ended: ${status.error.message}`);
       }
     });
     void (async () => {
@@ -117,8 +129,7 @@ export class LiveTailPanel {
         }
       } catch (error) {
         if (abort.signal.aborted) return;
-        this.#show("closed", `Ended: ${error instanceof ApiError ? error.describe() : error.message}`);
-        this.#stop = null;
+        this.#ended(`Ended: ${error instanceof ApiError ? error.describe() : error.message}`);
       }
     })();
     return () => abort.abort();

@@ -5,7 +5,7 @@
 import { topicPath } from "./api.js";
 import { confirmAction, field } from "./dialog.js";
 import { announce, h } from "./dom.js";
-import { count } from "./format.js";
+import { count, plural } from "./format.js";
 import { withRight } from "./topic-actions.js";
 
 /** Most redrive calls one confirmation makes: each gives back up to 10,000 dead letters. */
@@ -68,7 +68,7 @@ function purge(session, topic, sub) {
       const { purged } = await withRight(session, "admin", topic, () =>
         session.api.post(path(topic, sub.name, "purge")),
       );
-      session.notice(`Purged ${count(purged)} messages from "${sub.name}".`);
+      session.notice(`Purged ${plural(purged, "message")} from "${sub.name}".`);
     },
   });
 }
@@ -148,7 +148,7 @@ function redrive(session, topic, sub) {
         more = answer.more;
       }
       session.notice(
-        `Redrove ${count(redriven)} dead letters to "${sub.name}"${skipped ? `, skipped ${count(skipped)}` : ""}${more ? "; more are left: redrive again" : ""}.`,
+        `Redrove ${plural(redriven, "dead letter")} to "${sub.name}"${skipped ? `, skipped ${count(skipped)}` : ""}${more ? "; more are left: redrive again" : ""}.`,
       );
     },
   });

@@ -6,6 +6,7 @@
 import { ApiError, topicPath } from "./api.js";
 import { confirmAction, field } from "./dialog.js";
 import { announce, h } from "./dom.js";
+import { plural } from "./format.js";
 
 const NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}";
 const NAME_HINT = "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.";
@@ -76,6 +77,8 @@ export function createTopic(session) {
     submitLabel: "Create topic",
     run: async (data) => {
       const name = String(data.get("name")).trim();
+      const refused = session.rights.why("admin", name);
+      if (refused !== null) throw new Error(`it cannot be created: ${refused}`);
       const retention = {};
       if (optional(data.get("maxAge"))) retention.maxAge = optional(data.get("maxAge"));
       if (optional(data.get("maxMessages"))) retention.maxMessages = Number(data.get("maxMessages"));
@@ -100,7 +103,7 @@ export function createTopic(session) {
 export function deleteTopic(session, topic, stats) {
   return confirmAction({
     title: `Delete topic "${topic}"?`,
-    description: `Its ${stats ? `${stats.messages} messages and ${stats.subscriptions} subscriptions` : "messages and subscriptions"} are deleted with it. This cannot be undone.`,
+    description: `Its ${stats ? `${plural(stats.messages, "message")} and ${plural(stats.subscriptions, "subscription")}` : "messages and subscriptions"} are deleted with it. This cannot be undone.`,
     content: [
       field(
         "Type the topic's name to confirm",

@@ -71,11 +71,11 @@ function subscriptionRow(session, topic, sub, now, act) {
     h("th", { scope: "row" }, sub.name, h("span", { class: "tag" }, mode.join(" · "))),
     h("td", { class: "num" }, count(stats.backlog)),
     h("td", { class: "num" }, count(stats.inFlight)),
-    h("td", { class: "num" }, duration(oldestUnackedAge(stats))),
+    h("td", { class: "num" }, oldestUnackedAge(sub) === null ? "none" : duration(oldestUnackedAge(sub))),
     h("td", { class: "num" }, count(stats.consumers)),
     h("td", {}, pushHealth(sub, now)),
     h("td", { class: "num" }, count(stats.deadLettered)),
-    h("td", { class: "num" }, rate(deliveryRate(stats))),
+    h("td", { class: "num" }, rate(deliveryRate(sub))),
     h(
       "td",
       { class: "findings" },

@@ -26,12 +26,14 @@ export function renderTopic(main, session, topic) {
   const state = { info: null, subscriptions: null, error: null, updated: null, auto: true };
   const body = h("div", { class: "topic-body" });
   const notice = h("p", { id: "notice", role: "status", class: "notice" });
-  const tail = new LiveTailPanel(session, topic);
   const tailButton = h("button", {
     type: "button",
     class: "secondary",
     id: "tail-toggle",
     onclick: toggleTail,
+  });
+  const tail = new LiveTailPanel(session, topic, () => {
+    tailButton.textContent = tail.running ? "Stop the live tail" : "Start the live tail";
   });
   let stopped = false;
   let timer;
@@ -43,7 +45,6 @@ export function renderTopic(main, session, topic) {
   function toggleTail() {
     if (tail.running) tail.stop();
     else tail.start();
-    tailButton.textContent = tail.running ? "Stop the live tail" : "Start the live tail";
   }
   tailButton.textContent = "Start the live tail";
 
@@ -58,7 +59,7 @@ export function renderTopic(main, session, topic) {
     if (refused !== null) {
       // Stats need "subscribe": not asked for, so the view shows what the credential may do instead.
       Object.assign(state, { info: null, subscriptions: null, error: null, refused });
-      if (!stopped && !dialogOpen()) render();
+      if (!stopped) render();
       return;
     }
     try {
@@ -74,7 +75,7 @@ export function renderTopic(main, session, topic) {
       Object.assign(state, { info: null, subscriptions: null, error });
     }
     if (stopped) return;
-    if (!dialogOpen()) render();
+    render();
     schedule();
   }
 
@@ -252,7 +253,7 @@ function summary(info) {
       stats.firstSeq === null ? "none" : `${count(stats.firstSeq)} to ${count(stats.lastSeq)}`,
     ),
     item("Published", count(stats.published)),
-    item("Publish rate", rate(publishRate(stats))),
+    item("Publish rate", rate(publishRate(info))),
     item("Retention use", retentionUse(info)),
     item(
       "Retention",

@@ -4,9 +4,8 @@
  * them that is furthest behind, so a subscription in trouble is found from here.
  */
 import { ApiError, topicPath } from "./api.js";
-import { dialogOpen } from "./dialog.js";
 import { announce, h, rerender } from "./dom.js";
-import { bytes, count, NONE, percent, rate } from "./format.js";
+import { bytes, count, NONE, percent, plural, rate } from "./format.js";
 import { diagnose, publishRate, severity } from "./health.js";
 import { createTopic } from "./topic-actions.js";
 
@@ -47,8 +46,8 @@ export function renderTopics(main, session, params) {
     }
     state.loading = false;
     if (stopped) return;
-    if (!dialogOpen()) render();
-    announce(state.error ? state.error.message : `${state.page.rows.length} topics shown`);
+    render();
+    announce(state.error ? state.error.message : `${plural(state.page.rows.length, "topic")} shown`);
   }
 
   main.replaceChildren(
@@ -186,7 +185,7 @@ function row({ name, info, subscriptions, error, refused }) {
     link,
     h("td", { class: "num" }, count(stats.messages)),
     h("td", { class: "num" }, bytes(stats.bytes)),
-    h("td", { class: "num" }, rate(publishRate(stats))),
+    h("td", { class: "num" }, rate(publishRate(info))),
     h("td", {}, retentionUse(info)),
     h("td", { class: "num" }, count(stats.subscriptions)),
     h("td", {}, behind(subscriptions)),

@@ -72,6 +72,7 @@ describe.skipIf(!haveChromium)("the dashboard, signed in with a token", () => {
     const token = await mintToken(broker, { "acc.*": ["subscribe"] }, "support-desk");
     await signIn(page, broker, token);
     await page.getByText(/^Signed in with a token for "support-desk", expires in 59 min/).waitFor();
+    await page.locator('tr[data-topic="acc.two"] td').first().waitFor();
     expect(await page.locator("#topics tbody th").allTextContents()).toEqual(["acc.one", "acc.two"]);
     // Retention limits are config, which only admin sees.
     expect(await page.locator('tr[data-topic="acc.one"] td').nth(3).textContent()).toBe("—");
@@ -122,6 +123,7 @@ describe.skipIf(!haveChromium)("the dashboard, signed in with a token", () => {
   it("with publish only: reads no stats, says so, and publishes", async () => {
     const token = await mintToken(broker, { "acc.two": ["publish"] });
     await signIn(page, broker, token);
+    await page.locator('tr[data-topic="acc.two"] td').waitFor();
     expect(await page.locator('tr[data-topic="acc.two"] td').allTextContents()).toEqual([
       'no stats: this token holds no "subscribe" on "acc.two"',
     ]);
@@ -150,6 +152,18 @@ describe.skipIf(!haveChromium)("the dashboard, signed in with a token", () => {
   it("with admin on a prefix: a refusal the claims did not foresee is shown in the dialog, and nothing is written", async () => {
     const token = await mintToken(broker, { "acc.*": ["admin"] });
     await signIn(page, broker, token);
+    // A topic outside its grants: said before anything is sent.
+    await page.getByRole("button", { name: "Create topic" }).click();
+    await page.getByRole("dialog").getByLabel("Name").fill("elsewhere");
+    await page.getByRole("dialog").getByRole("button", { name: "Create topic" }).click();
+    await page
+      .getByRole("dialog")
+      .getByRole("alert")
+      .filter({ hasText: 'it cannot be created: this token holds no "admin" on "elsewhere"' })
+      .waitFor();
+    await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+    expect((await asAdmin(broker, "/v1/topics/elsewhere")).status).toBe(404);
+
     await page.getByRole("link", { name: "acc.one" }).click();
     await page.locator('tr[data-subscription="reader"]').waitFor();
     expect(await page.locator("#may-not").count()).toBe(0);

@@ -285,9 +285,11 @@ describe.skipIf(!haveChromium)("the dashboard, signed in with the admin key", ()
 
     await page.goto(`${broker.url}/dashboard/#/topics/rd`);
     const row = page.locator('tr[data-subscription="fragile"]');
-    await row.getByText('1 dead-lettered to "rd-dead" after 1 attempts: poison messages?').waitFor();
+    await row
+      .getByText('1 dead letter in "rd-dead" after 1 attempt each, not redriven: poison messages?')
+      .waitFor();
     await confirm(page, "Redrive fragile", "Redrive");
-    await page.locator("#notice", { hasText: 'Redrove 1 dead letters to "fragile".' }).waitFor();
+    await page.locator("#notice", { hasText: 'Redrove 1 dead letter to "fragile".' }).waitFor();
     const after = await admin<SubscriptionInfo>(broker, "/v1/topics/rd/subscriptions/fragile");
     expect(after.stats).toMatchObject({ redriven: 1, backlog: 1 });
   });
