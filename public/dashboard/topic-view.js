@@ -91,8 +91,9 @@ export function renderTopic(main, session, topic) {
       mayNot(session, topic),
       content(session, topic, state, act),
     ]);
-    const subscribeRefused = session.rights.why("subscribe", topic);
-    tailButton.disabled = subscribeRefused !== null && !tail.running;
+    tailButton.disabled = session.rights.why("subscribe", topic) !== null && !tail.running;
+    if (tailButton.disabled) tailButton.setAttribute("aria-describedby", "may-not");
+    else tailButton.removeAttribute("aria-describedby");
   }
 
   main.replaceChildren(
