@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { logLine } from "../../protocol/log";
+import { type LogLevel, logLine } from "../../protocol/log";
 
 /** What {@link requestLog} puts on the context. */
 export interface RequestLogVariables {
@@ -25,6 +25,12 @@ function requestIdOf(request: Request): string {
   const ray = request.headers.get("cf-ray");
   return ray !== null && RAY_RE.test(ray) ? ray : crypto.randomUUID();
 }
+
+/**
+ * A request's level: `error` only for a failure of the broker (500); the other 5xx are answers
+ * the API promises (`503 no_responders`, `504 reply_timeout`, `507 topic_full`), worth a look.
+ */
+const levelOf = (status: number): LogLevel => (status === 500 ? "error" : status > 500 ? "warn" : "info");
 
 /** The topic a path names, for the log line: `/v1/topics/{topic}/…` and `/ds/v1/stream/{name}`. */
 function topicOf(path: string): string | undefined {
@@ -82,7 +88,7 @@ export function requestLog(): MiddlewareHandler<{ Variables: RequestLogVariables
       c.header(REQUEST_ID_HEADER, requestId);
     }
     const path = new URL(c.req.url).pathname;
-    logLine(c.res.status >= 500 ? "error" : "info", "request", {
+    logLine(levelOf(c.res.status), "request", {
       requestId,
       method: c.req.method,
       path,
