@@ -12,7 +12,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -44,6 +44,16 @@ async function generate() {
   }
 }
 
+/**
+ * Writes a file whole or not at all: brokers started side by side (the end-to-end tests) each run
+ * this before `wrangler dev`, and none may read another's half-written file.
+ */
+function writeWhole(file, text) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
 /** Runs the Redocly CLI, failing this script when it fails. */
 function redoclyRun(args) {
   const run = spawnSync(process.execPath, [redocly, ...args], { stdio: "inherit", cwd: root });
@@ -51,7 +61,7 @@ function redoclyRun(args) {
 }
 
 const text = await generate();
-writeFileSync(documentFile, text);
+writeWhole(documentFile, text);
 console.log(`wrote ${path.relative(root, documentFile)}`);
 
 if (process.argv.includes("--lint")) {
@@ -62,18 +72,27 @@ if (process.argv.includes("--docs")) {
   const hash = createHash("sha256").update(text).digest("hex");
   const fresh = existsSync(docsPage) && existsSync(docsStamp) && readFileSync(docsStamp, "utf8") === hash;
   if (!fresh) {
-    // --inlineBundle puts Redoc in the page itself: /docs loads nothing from any other host.
-    redoclyRun([
-      "build-docs",
-      documentFile,
-      "--inlineBundle",
-      "--title",
-      "edge-broker API",
-      "--output",
-      docsPage,
-      "--config",
-      path.join(root, "redocly.yaml"),
-    ]);
-    writeFileSync(docsStamp, hash);
+    const input = `${documentFile}.${process.pid}.json`;
+    const output = `${docsPage}.${process.pid}.tmp`;
+    writeFileSync(input, text);
+    try {
+      // --inlineBundle puts Redoc in the page itself: /docs loads nothing from any other host.
+      redoclyRun([
+        "build-docs",
+        input,
+        "--inlineBundle",
+        "--title",
+        "edge-broker API",
+        "--output",
+        output,
+        "--config",
+        path.join(root, "redocly.yaml"),
+      ]);
+      renameSync(output, docsPage);
+    } finally {
+      rmSync(input, { force: true });
+      rmSync(output, { force: true });
+    }
+    writeWhole(docsStamp, hash);
   }
 }

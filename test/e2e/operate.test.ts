@@ -4,7 +4,8 @@
  * JSON log lines the process writes.
  */
 import { spawnSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { version } from "../../package.json";
@@ -84,6 +85,26 @@ describe("operating a broker", () => {
       );
       const check = spawnSync("promtool", ["check", "metrics"], { input: body, encoding: "utf8" });
       expect({ status: check.status, out: `${check.stdout}${check.stderr}` }).toEqual({ status: 0, out: "" });
+    },
+  );
+
+  it.skipIf(!havePromtool && !process.env.CI)(
+    "the README's Prometheus job passes promtool check config",
+    async () => {
+      const readme = await readFile(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+      const section = readme.slice(readme.indexOf("\n## Operate"));
+      const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+      expect(yaml).toContain("metrics_path: /v1/metrics");
+      const dir = await mkdtemp(path.join(tmpdir(), "edge-broker-prometheus-"));
+      try {
+        await writeFile(path.join(dir, "prometheus.yml"), yaml);
+        const check = spawnSync("promtool", ["check", "config", path.join(dir, "prometheus.yml")], {
+          encoding: "utf8",
+        });
+        expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   );
 

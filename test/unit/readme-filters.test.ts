@@ -11,7 +11,8 @@ const utf8 = new TextEncoder();
 async function filterTable(): Promise<string[][]> {
   const text = await readFile(README, "utf8");
   const lines = text.slice(text.indexOf("\n### Filters")).split("\n");
-  const header = lines.findIndex((line) => line.startsWith("| operator | pattern |"));
+  // The table may be padded to align its columns.
+  const header = lines.findIndex((line) => /^\|\s*operator\s*\|\s*pattern\s*\|/.test(line));
   const end = lines.findIndex((line, i) => i > header && !line.startsWith("|"));
   const rows = lines.slice(header + 2, end);
   return rows.map((row) =>

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/http/app";
 import { openApiDocument } from "../../src/http/openapi/document";
+import { NAME_PATTERN, NAME_RE } from "../../src/protocol/names";
 import { ADMIN_KEY, SECRET } from "./auth-fixtures";
 import { freshTopic } from "./helpers";
 import { call, expectJson, expectProblem } from "./http-support";
@@ -88,6 +89,12 @@ describe("the OpenAPI document", () => {
     );
     expect(schemas.TopicConfigPatch.properties.onFull.enum).toEqual(["reject", "drop-oldest"]);
     expect(schemas.Batch.properties.messages).toMatchObject({ type: "array", minItems: 1, maxItems: 1000 });
+  });
+
+  it("writes topic and subscription names with the pattern the broker checks them with", () => {
+    expect(NAME_PATTERN).toBe(NAME_RE.source);
+    const put = (openApiDocument() as Json).paths["/v1/topics/{topic}/subscriptions/{sub}"].put;
+    expect(put.parameters.map((p: Json) => p.schema.pattern)).toEqual([NAME_PATTERN, NAME_PATTERN]);
   });
 
   it("documents query parameters from the route's schema, required or not", () => {
