@@ -7,7 +7,7 @@
 import * as z from "zod";
 import { duration, field, integer } from "./fields";
 import { filterSchema } from "./filter-schema";
-import { isValidName, NAME_RULE } from "./names";
+import { isValidName, NAME_PATTERN, NAME_RULE } from "./names";
 import type { JsonSchema, RouteConfig } from "./topic-rpc";
 
 const SECOND = 1_000;
@@ -32,7 +32,7 @@ export const ROUTE_DEFAULTS = {
 const topicName = (what: string) =>
   field(`must be ${NAME_RULE}${what}`, (value) =>
     typeof value === "string" && isValidName(value) ? value : undefined,
-  );
+  ).meta({ type: "string", pattern: NAME_PATTERN });
 
 const routeSchema = z
   .strictObject({
@@ -48,7 +48,9 @@ const routeSchema = z
           value.length <= TOPIC_CONFIG_LIMITS.transformLength)
           ? (value as string | null)
           : undefined,
-    ).optional(),
+    )
+      .meta({ type: ["string", "null"], maxLength: TOPIC_CONFIG_LIMITS.transformLength })
+      .optional(),
     maxAttempts: integer(1, 1000).optional(),
     backoff: z
       .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
@@ -61,7 +63,9 @@ const routeSchema = z
       value === null || (typeof value === "string" && isValidName(value))
         ? (value as string | null)
         : undefined,
-    ).optional(),
+    )
+      .meta({ type: ["string", "null"], pattern: NAME_PATTERN })
+      .optional(),
   })
   .transform(
     (route): RouteConfig => ({
@@ -99,20 +103,26 @@ export const routesSchema = z
   });
 
 /** `schema` of a topic `PUT`: a JSON Schema 2020-12 document (an object or a boolean), or `null`. */
-export const topicSchemaSchema = z.unknown().transform((value, ctx): JsonSchema | null => {
-  const max = TOPIC_CONFIG_LIMITS.schemaCharacters;
-  if (value === null || typeof value === "boolean") return value;
-  if (typeof value !== "object" || Array.isArray(value)) {
-    ctx.issues.push({
-      code: "custom",
-      input: value,
-      message: "must be a JSON Schema (an object, true or false), or null",
-    });
-    return z.NEVER;
-  }
-  if (JSON.stringify(value).length > max) {
-    ctx.issues.push({ code: "custom", input: value, message: `must be at most ${max} characters of JSON` });
-    return z.NEVER;
-  }
-  return value as JsonSchema;
-});
+export const topicSchemaSchema = z
+  .unknown()
+  .transform((value, ctx): JsonSchema | null => {
+    const max = TOPIC_CONFIG_LIMITS.schemaCharacters;
+    if (value === null || typeof value === "boolean") return value;
+    if (typeof value !== "object" || Array.isArray(value)) {
+      ctx.issues.push({
+        code: "custom",
+        input: value,
+        message: "must be a JSON Schema (an object, true or false), or null",
+      });
+      return z.NEVER;
+    }
+    if (JSON.stringify(value).length > max) {
+      ctx.issues.push({ code: "custom", input: value, message: `must be at most ${max} characters of JSON` });
+      return z.NEVER;
+    }
+    return value as JsonSchema;
+  })
+  .meta({
+    description: "a JSON Schema (2020-12) every JSON message must fit, or null for none",
+    type: ["object", "boolean", "null"],
+  });

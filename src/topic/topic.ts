@@ -84,6 +84,11 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#p.admin.listSubscriptions());
   }
 
+  /** The topic's numbers and its subscriptions' in one call (`/v1/metrics`). */
+  metrics(): Result<Rpc.TopicMetrics> {
+    return this.#rpc(() => this.#p.admin.metrics());
+  }
+
   /** The topics this one copies messages into: dead-letter topics, routes' targets (loop checks). */
   copiesTo(): Result<string[]> {
     return this.#rpc(() => this.#p.admin.copiesTo());
