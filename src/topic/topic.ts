@@ -117,7 +117,7 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#p.verbs.seek(name, to));
   }
 
-  // ── RPC: relays (DESIGN.md §5) ──────────────────────────────────────────
+  // ── RPC: relays and sessions (DESIGN.md §5) ─────────────────────────────
 
   /** A socket a relay held of this topic closed: its place is free again. */
   relayLeft(relay: string, subject: string | null, privileged: boolean): void {
@@ -128,8 +128,6 @@ export class Topic extends DurableObject<Env> {
   relayPublish(message: Rpc.PublishInput, subject: string | null): Promise<Result<Rpc.PublishReceipt[]>> {
     return this.#rpc(() => this.#p.endpoint.publishFrom(message, subject));
   }
-
-  // ── RPC: sessions (DESIGN.md §5) ────────────────────────────────────────
 
   /** A session follows the topic for its live tails; `epoch: null` while the topic does not exist. */
   follow(edge: string, subject: string | null, privileged: boolean): Result<Following> {
@@ -213,7 +211,7 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#p.queue.run(op, input));
   }
 
-  // ── WebSocket upgrades ──────────────────────────────────────────────────
+  // ── the runtime's entry points: upgrades, the alarm, WebSocket events ───
 
   /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
   override async fetch(request: Request): Promise<Response> {
@@ -223,8 +221,6 @@ export class Topic extends DurableObject<Env> {
         : new Response("expected a WebSocket upgrade", { status: 426 }),
     );
   }
-
-  // ── alarm and WebSocket events ──────────────────────────────────────────
 
   override async alarm(): Promise<void> {
     await runAlarm(this.#p);
