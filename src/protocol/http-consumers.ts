@@ -6,10 +6,9 @@
 import * as z from "zod";
 import { boolean, duration, field, integer, integerParam } from "./fields";
 import { filterSchema } from "./filter-schema";
-import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
-import { isValidName, NAME_PATTERN } from "./names";
 import { pushPatchSchema } from "./push-config";
+import { backoffSchema, deadLetterTopicSchema } from "./topic-config";
 import type { SeekTarget, StartAt } from "./topic-rpc";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
@@ -69,20 +68,8 @@ export const subscriptionPutSchema = z.strictObject({
   )
     .meta({ type: ["integer", "null"], minimum: 1, maximum: 1000 })
     .optional(),
-  backoff: z
-    .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
-    .refine((backoff) => backoff.min <= backoff.max, {
-      path: ["min"],
-      message: "must not exceed backoff.max",
-    })
-    .optional(),
-  deadLetterTopic: field(`must be ${NAME_RULE}, or null`, (value) =>
-    value === null || (typeof value === "string" && isValidName(value))
-      ? (value as string | null)
-      : undefined,
-  )
-    .meta({ type: ["string", "null"], pattern: NAME_PATTERN })
-    .optional(),
+  backoff: backoffSchema.optional(),
+  deadLetterTopic: deadLetterTopicSchema.optional(),
   filter: filterSchema.optional(),
   ordered: boolean.optional(),
   paused: boolean.optional(),

@@ -14,6 +14,19 @@ const SECOND = 1_000;
 const HOUR = 3_600_000;
 
 /** Bounds on what a topic's config carries. */
+/** Retry delays, shared by subscriptions and routes: each at most 12 h, and `min` ≤ `max`. */
+export const backoffSchema = z
+  .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
+  .refine((backoff) => backoff.min <= backoff.max, {
+    path: ["min"],
+    message: "must not exceed backoff.max",
+  });
+
+/** Where messages out of attempts are copied, shared by subscriptions and routes: a topic, or null. */
+export const deadLetterTopicSchema = field(`must be ${NAME_RULE}, or null`, (value) =>
+  value === null || (typeof value === "string" && isValidName(value)) ? (value as string | null) : undefined,
+).meta({ type: ["string", "null"], pattern: NAME_PATTERN });
+
 export const TOPIC_CONFIG_LIMITS = {
   /** Most routes on one topic. */
   routes: 32,
@@ -52,20 +65,8 @@ const routeSchema = z
       .meta({ type: ["string", "null"], maxLength: TOPIC_CONFIG_LIMITS.transformLength })
       .optional(),
     maxAttempts: integer(1, 1000).optional(),
-    backoff: z
-      .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
-      .refine((backoff) => backoff.min <= backoff.max, {
-        path: ["min"],
-        message: "must not exceed backoff.max",
-      })
-      .optional(),
-    deadLetterTopic: field(`must be ${NAME_RULE}, or null`, (value) =>
-      value === null || (typeof value === "string" && isValidName(value))
-        ? (value as string | null)
-        : undefined,
-    )
-      .meta({ type: ["string", "null"], pattern: NAME_PATTERN })
-      .optional(),
+    backoff: backoffSchema.optional(),
+    deadLetterTopic: deadLetterTopicSchema.optional(),
   })
   .transform(
     (route): RouteConfig => ({
