@@ -23,8 +23,16 @@ function readmeWorker(): string {
   return block;
 }
 
+/**
+ * The worker writes a JSON line per request (src/http/middleware/request-log.ts); thousands of
+ * them would bury a failing test's own output. test/worker/request-log.test.ts reads them itself.
+ */
+const quietRequestLines = (log: string): false | undefined =>
+  /^\{"level":"\w+","msg":"request",/.test(log) ? false : undefined;
+
 export default defineConfig({
   test: {
+    onConsoleLog: quietRequestLines,
     projects: [
       {
         // Plain functions (durations, backoff, the client's reconnect logic) on Node.
@@ -84,7 +92,33 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "relays", include: ["test/relays/**/*.test.ts"], testTimeout: 120_000 },
+        test: {
+          name: "relays",
+          include: ["test/relays/**/*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+      {
+        // Inside workerd, with an Analytics Engine dataset bound: a Worker that records each data
+        // point, since the local simulator of the binding keeps nothing to look at.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { AUTH: "off" },
+              serviceBindings: { ANALYTICS: { name: "analytics-recorder", entrypoint: "Dataset" } },
+              workers: [
+                {
+                  name: "analytics-recorder",
+                  modules: true,
+                  scriptPath: "./test/analytics/fixtures/analytics-recorder.mjs",
+                  compatibilityDate: "2026-08-01",
+                },
+              ],
+            },
+          }),
+        ],
+        test: { name: "analytics", include: ["test/analytics/**/*.test.ts"] },
       },
       {
         // Real broker processes, real HTTP and WebSocket clients.

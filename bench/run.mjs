@@ -7,7 +7,7 @@
  *
  *   npm run bench                       # full run: 3 repetitions, under 10 minutes
  *   npm run bench -- --quick            # 1 repetition, short phases, under 2 minutes
- *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route, audience
+ *   npm run bench -- --only publish,cost   # some scenarios: publish, deliver, fanout, cost, push, route, audience, sdk
  *   npm run bench -- --no-peer          # skip nginx + nchan even when installed
  *   npm run bench -- --profile          # V8 CPU profiles of the broker instead of the scenarios
  *   npm run bench -- --only audience --audience 5000,10000   # scenario 6 with other audiences
@@ -39,6 +39,7 @@ import { runProfile } from "./scenarios/profile.mjs";
 import { CEILINGS, PUBLISH_SHAPES, runPublish } from "./scenarios/publish.mjs";
 import { pushTable, runPush } from "./scenarios/push.mjs";
 import { runRoute } from "./scenarios/route.mjs";
+import { runSdk, sdkTable } from "./scenarios/sdk.mjs";
 
 const MODES = {
   full: {
@@ -61,7 +62,7 @@ const MODES = {
     audienceSizes: [1_000],
   },
 };
-const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route", "audience"];
+const SCENARIOS = ["publish", "deliver", "fanout", "cost", "push", "route", "audience", "sdk"];
 /** Scenario 2's fixed rates; half of scenario 1's best single-message throughput is added. */
 const DELIVER_RATES = [100, 500, 1_000];
 /** Live sockets a topic holds before tails go to relays, in the bench's runtime (runtime-server.mjs). */
@@ -201,6 +202,10 @@ try {
       log,
     });
   }
+  if (only.includes("sdk")) {
+    section("9. publishing from a client: one socket, and the SDK's batching");
+    results.sdk = await runSdk({ origin: runtime.broker, broker, mode, pids: pids.broker, log });
+  }
   broker.close();
   ceilingHttp.close();
   peer?.target.close();
@@ -238,6 +243,7 @@ function render(r) {
   if (r.cost) parts.push("### 5. Cost\n", costTable(r.cost), "");
   if (r.push) parts.push("### 6. Push to a webhook\n", pushTable(r.push), "");
   if (r.route) parts.push("### 7. Routing\n", routeTable(r.route), "");
+  if (r.sdk) parts.push("### 9. Publishing from a client\n", sdkTable(r.sdk), "");
   if (r.audience) parts.push("### 8. Audience across relays\n", audienceTable(r.audience), "");
   if (!r.profile) parts.push("### Targets\n", targets(r));
   return parts.join("\n");

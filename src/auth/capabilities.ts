@@ -171,6 +171,18 @@ export function visiblePatterns(principal: Principal): string[] | null {
   return principal.grants.map((g) => g.pattern);
 }
 
+/**
+ * The patterns of the topics on which a principal holds `right`, or `null` when it holds it on
+ * every topic (a `*` grant). An empty list means none.
+ *
+ * @example
+ * patternsWith(principalFromCap({ "orders.*": ["admin"], "chat": ["subscribe"] }), "admin"); // ["orders.*"]
+ */
+export function patternsWith(principal: Principal, right: Right): string[] | null {
+  if (canEverywhere(principal, right)) return null;
+  return principal.grants.filter((g) => grants(g.rights, right)).map((g) => g.pattern);
+}
+
 /** The principal of the admin key: admin on every topic, never expiring. */
 export const ADMIN_PRINCIPAL: Principal = Object.freeze({
   kind: "admin-key",

@@ -1,11 +1,13 @@
 import type { ReplyMessage } from "../protocol/message.js";
 import { isValidName } from "../protocol/names.js";
 import type { Duration } from "../protocol/ws-frames.js";
+import { type BatchingOptions, PublishBatcher } from "./batcher.js";
 import type { ConnectionOptions } from "./connection.js";
 import { BrokerError } from "./errors.js";
 import { type LiveOptions, LiveTail } from "./live.js";
 import { Reply } from "./message.js";
 import {
+  type BatchEntry,
   type BatchMessage,
   batchEntry,
   headerPublish,
@@ -27,7 +29,13 @@ import { Transport, type TransportOptions } from "./transport.js";
  * @example
  * const broker = new Broker({ url: "https://broker.example.com", token: () => getFreshToken() });
  */
-export interface BrokerOptions extends TransportOptions, ConnectionOptions {}
+export interface BrokerOptions extends TransportOptions, ConnectionOptions {
+  /**
+   * How concurrent {@link Broker.publish} calls coalesce into batches (one request in flight per
+   * topic, the rest leaving together as the next); `false` sends each call alone. On by default.
+   */
+  batching?: BatchingOptions | false;
+}
 
 /** Options of {@link Broker.request}. */
 export interface RequestOptions {
@@ -63,11 +71,21 @@ export interface RequestOptions {
 export class Broker {
   readonly #transport: Transport;
   readonly #session: Session;
+  readonly #batcher: PublishBatcher | undefined;
 
   constructor(options: BrokerOptions) {
     this.#transport = new Transport(options);
-    const { url: _, token: __, fetch: ___, socketToken: ____, ...connection } = options;
+    const { url: _, token: __, fetch: ___, socketToken: ____, batching, ...connection } = options;
     this.#session = new Session(this.#transport, connection);
+    if (batching !== false) {
+      this.#batcher = new PublishBatcher(
+        {
+          batch: (topic, entries) => this.#sendBatch(topic, entries, {}),
+          single: (topic, message) => this.#publishAlone(topic, message.data, message),
+        },
+        batching,
+      );
+    }
   }
 
   /**
@@ -80,13 +98,29 @@ export class Broker {
    * await broker.publish("logs", "disk full", { attributes: { level: "warn" } });
    * await broker.publish("images", bytes, { contentType: "image/png" });
    * await broker.publish("reminders", { to: "ada" }, { delay: "15m", idempotencyKey: "reminder-7" });
+   *
+   * Calls made while another publish to the same topic is in flight wait for it and then leave
+   * together as one batch (see {@link BrokerOptions.batching}), in the order they were made; each
+   * resolves with its own receipt or error. `batch: false`, or a `signal`, sends a call alone.
    */
   async publish(
     topic: string,
     data: MessageData,
-    options: PublishOptions & { signal?: AbortSignal } = {},
+    options: PublishOptions & { signal?: AbortSignal; batch?: boolean } = {},
   ): Promise<PublishReceipt> {
     checkName(topic, "topic");
+    if (this.#batcher !== undefined && options.batch !== false && options.signal === undefined) {
+      return this.#batcher.add(topic, { ...options, data });
+    }
+    return this.#publishAlone(topic, data, options);
+  }
+
+  /** One message as one request: raw when its headers can carry it, else a batch of one. */
+  async #publishAlone(
+    topic: string,
+    data: MessageData,
+    options: PublishOptions & { signal?: AbortSignal },
+  ): Promise<PublishReceipt> {
     const raw = rawPublish(data, options);
     if (raw === undefined) {
       const [receipt] = await this.publishBatch(topic, [{ ...options, data }], options);
@@ -120,7 +154,15 @@ export class Broker {
     options: { signal?: AbortSignal; producer?: { id: string; epoch: number; seq: number } } = {},
   ): Promise<PublishReceipt[]> {
     checkName(topic, "topic");
-    const json: Record<string, unknown> = { messages: messages.map(batchEntry) };
+    return this.#sendBatch(topic, messages.map(batchEntry), options);
+  }
+
+  async #sendBatch(
+    topic: string,
+    entries: BatchEntry[],
+    options: { signal?: AbortSignal; producer?: { id: string; epoch: number; seq: number } },
+  ): Promise<PublishReceipt[]> {
+    const json: Record<string, unknown> = { messages: entries };
     if (options.producer !== undefined) json.producer = options.producer;
     const init: Parameters<Transport["request"]>[2] = { json };
     if (options.signal !== undefined) init.signal = options.signal;

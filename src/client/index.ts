@@ -14,6 +14,7 @@ export type { ErrorCode } from "../protocol/errors.js";
 export type { FilterPattern } from "../protocol/filter-pattern.js";
 export type { ReplyMessage, WireMessage } from "../protocol/message.js";
 export { CLOSE_CODES, type Duration, SUBPROTOCOL } from "../protocol/ws-frames.js";
+export type { BatchingOptions } from "./batcher.js";
 export { Broker, type BrokerOptions, type RequestOptions } from "./client.js";
 export type { ConnectionOptions } from "./connection.js";
 export { BrokerError, type BrokerErrorCode } from "./errors.js";

@@ -8,6 +8,7 @@ import {
 } from "../protocol/edge-rpc";
 import type { ErrorCode } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { logLine } from "../protocol/log";
 import { VERSION } from "../protocol/version";
 import { CLOSE_CODES, PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
 import { isWebSocketUpgrade } from "../protocol/ws-handshake";
@@ -171,7 +172,7 @@ export class Edge extends DurableObject<Env> {
       }
       await handleEdgeFrame(this.#frames, ws, state, message);
     } catch (error) {
-      console.error(`edge ${this.#name}: a socket frame failed`, error);
+      logLine("error", "a socket frame failed", { edge: this.#name }, error);
       close(ws, CLOSE_CODES.INTERNAL, "internal: the frame could not be handled");
       await this.#gone(ws);
     }
@@ -226,7 +227,7 @@ export class Edge extends DurableObject<Env> {
     this.ctx.waitUntil(
       Promise.resolve(left).catch((error: unknown) => {
         // The topic recounts with the relay at its next batch (the counts differ then).
-        console.warn(`edge ${this.#name}: topic ${state.topic} not told of a closed socket`, error);
+        logLine("warn", "topic not told of a closed socket", { edge: this.#name, topic: state.topic }, error);
       }),
     );
   }

@@ -6,13 +6,17 @@ import { streamProtocolRoutes } from "./ds/routes";
 import type { BrokerEnv } from "./env";
 import { handleError, handleNotFound, methodNotAllowed } from "./errors";
 import { browserCors } from "./middleware/cors";
+import { requestLog } from "./middleware/request-log";
 import { messageRoutes } from "./routes/messages";
+import { metricsRoutes } from "./routes/metrics";
+import { openApiRoutes } from "./routes/openapi";
 import { replyRoutes, requestRoutes } from "./routes/requests";
 import { sessionRoutes } from "./routes/sessions";
 import { streamRoutes } from "./routes/streams";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { tokenRoutes } from "./routes/tokens";
 import { topicRoutes } from "./routes/topics";
+import { sqsRoutes } from "./sqs/routes";
 
 /**
  * API answers are live state (offsets, leases, stats): no browser or proxy may keep a copy.
@@ -32,6 +36,8 @@ const noStore: MiddlewareHandler = async function noStore(c, next) {
  */
 export const app = new Hono<BrokerEnv>();
 
+// First of all: every request gets an id and a log line, refusals by any layer included.
+app.use("*", requestLog());
 app.onError(handleError);
 app.notFound(handleNotFound);
 
@@ -41,10 +47,13 @@ app.all("/healthz", methodNotAllowed("GET"));
 // Every /v1 request passes this chain before reaching a route: authentication (DESIGN.md §6) first,
 // so that no route can be reached around it. Each route then checks its right on its topic.
 app.use("/v1/*", browserCors());
+// The API's description is public, as /healthz is: /docs reads it without a credential.
+app.route("/v1", openApiRoutes);
 app.use("/v1/*", auth());
 app.use("/v1/*", noStore);
 
 app.route("/v1/tokens", tokenRoutes);
+app.route("/v1/metrics", metricsRoutes);
 app.route("/v1", sessionRoutes);
 app.route("/v1/topics", streamRoutes);
 app.route("/v1/topics", topicRoutes);
@@ -77,3 +86,7 @@ app.use(
 );
 app.use("/ds/*", auth());
 app.route("/ds", streamProtocolRoutes);
+
+// Amazon SQS (DESIGN.md §10): a queue is a topic with one subscription. The layer authenticates
+// itself (SigV4 as well as bearer tokens) and answers every refusal in SQS's shape.
+app.route("/sqs", sqsRoutes);

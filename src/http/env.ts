@@ -1,7 +1,12 @@
-import type { AuthEnv } from "../auth/middleware";
+import type { AuthVariables } from "../auth/middleware";
+import type { RequestLogVariables } from "./middleware/request-log";
 
 /**
- * Hono's environment for every route: the bindings of wrangler.toml, and who is calling (set
- * by `auth()`). Routes import it from here, never from the app that mounts them.
+ * Hono's environment for every route: the bindings of wrangler.toml, who is calling (set by
+ * `auth()`) and the request's id (set by `requestLog()`). Routes import it from here, never from
+ * the app that mounts them.
  */
-export type BrokerEnv = AuthEnv;
+export interface BrokerEnv {
+  Bindings: Env;
+  Variables: AuthVariables & RequestLogVariables;
+}

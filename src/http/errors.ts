@@ -2,7 +2,9 @@ import type { Context, ErrorHandler, Handler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type ErrorCode, HTTP_STATUS, type Result, type Violation } from "../protocol/errors";
+import { logLine } from "../protocol/log";
 import { problemResponse } from "../protocol/problem";
+import type { BrokerEnv } from "./env";
 
 /**
  * The one error type of the HTTP layer: a stable `code` and a sentence for the client, rendered as
@@ -80,7 +82,13 @@ export const handleError: ErrorHandler = function handleError(err: Error, c: Con
       headers: { "Retry-After": "1" },
     });
   }
-  console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
+  const requestId = (c as Context<BrokerEnv>).get("requestId");
+  logLine(
+    "error",
+    "request failed",
+    { requestId, method: c.req.method, path: new URL(c.req.url).pathname },
+    err,
+  );
   return problemResponse("internal", "the broker failed to handle the request");
 };
 

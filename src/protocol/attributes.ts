@@ -97,14 +97,20 @@ export const filterAttributesSchema = z
  * parseInput(attributesSchema, { "dead-letter.topic": "orders" }, "attributes");
  * // fail("invalid_request", 'attributes must not set "dead-letter.topic": attribute names starting with "dead-letter." are the broker\'s')
  */
-export const attributesSchema = filterAttributesSchema.superRefine((attributes, ctx) => {
-  for (const name of Object.keys(attributes)) {
-    const prefix = reservedPrefixOf(name);
-    if (prefix === null) continue;
-    ctx.addIssue({
-      code: "custom",
-      message: `must not set "${name}": attribute names starting with "${prefix}" are the broker's`,
-    });
-    return;
-  }
-});
+export const attributesSchema = filterAttributesSchema
+  .superRefine((attributes, ctx) => {
+    for (const name of Object.keys(attributes)) {
+      const prefix = reservedPrefixOf(name);
+      if (prefix === null) continue;
+      ctx.addIssue({
+        code: "custom",
+        message: `must not set "${name}": attribute names starting with "${prefix}" are the broker's`,
+      });
+      return;
+    }
+  })
+  .meta({
+    description: `string to string, at most ${LIMITS.attributes} entries and ${LIMITS.attributeBytes} bytes; names starting with "dead-letter." or "broker." are the broker's`,
+    type: "object",
+    additionalProperties: { type: "string" },
+  });

@@ -11,17 +11,29 @@ const SECOND = 1_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
+/** What a field accepts, in JSON Schema words, for the API's OpenAPI document (src/http/openapi). */
+export type FieldShape = Record<string, unknown>;
+
 /**
  * A field checked by a plain function: `parse` returns the value to keep or `undefined` to
  * reject with `message`. zod still does the object structure; this keeps messages in our words.
+ * `shape` says in JSON Schema what the field accepts (the check itself stays `parse`); with
+ * `message` as its description, it is what `z.toJSONSchema` writes for the field.
  */
-export function field<T>(message: string, parse: (value: unknown) => T | undefined) {
-  return z.any().transform((value, ctx): T => {
-    const parsed = value === undefined ? undefined : parse(value);
-    if (parsed !== undefined) return parsed;
-    ctx.issues.push({ code: "custom", input: value, message: value === undefined ? "is required" : message });
-    return z.NEVER;
-  });
+export function field<T>(message: string, parse: (value: unknown) => T | undefined, shape: FieldShape = {}) {
+  return z
+    .any()
+    .transform((value, ctx): T => {
+      const parsed = value === undefined ? undefined : parse(value);
+      if (parsed !== undefined) return parsed;
+      ctx.issues.push({
+        code: "custom",
+        input: value,
+        message: value === undefined ? "is required" : message,
+      });
+      return z.NEVER;
+    })
+    .meta({ description: message, ...shape });
 }
 
 /** `90000` → `"90s"`, `43200000` → `"12h"`: durations as the messages name them. */
@@ -38,33 +50,58 @@ export function formatDuration(ms: number): string {
 }
 
 /** A duration (ms or `30s`-style text) within bounds, as ms. */
+/** A duration as JSON Schema says it: milliseconds, or text such as `30s`. */
+export const DURATION_SHAPE: FieldShape = {
+  anyOf: [
+    { type: "number", minimum: 0 },
+    { type: "string", pattern: "^\\d+$|^\\d+(\\.\\d+)?(ms|s|m|h|d)$" },
+  ],
+};
+
 export const duration = (min: number, max: number) =>
-  field(`must be a duration between ${formatDuration(min)} and ${formatDuration(max)}`, (value) => {
-    const ms = parseDuration(value);
-    return ms !== undefined && ms >= min && ms <= max ? ms : undefined;
-  });
+  field(
+    `must be a duration between ${formatDuration(min)} and ${formatDuration(max)}`,
+    (value) => {
+      const ms = parseDuration(value);
+      return ms !== undefined && ms >= min && ms <= max ? ms : undefined;
+    },
+    DURATION_SHAPE,
+  );
 
 export const integer = (min: number, max: number) =>
-  field(`must be an integer between ${min} and ${max}`, (value) =>
-    Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max
-      ? (value as number)
-      : undefined,
+  field(
+    `must be an integer between ${min} and ${max}`,
+    (value) =>
+      Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max
+        ? (value as number)
+        : undefined,
+    { type: "integer", minimum: min, maximum: max },
   );
 
 /** An integer in a query string, where every value arrives as text. */
 export const integerParam = (min: number, max: number) =>
-  field(`must be an integer between ${min} and ${max}`, (value) => {
-    const n = typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
-    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
-  });
+  field(
+    `must be an integer between ${min} and ${max}`,
+    (value) => {
+      const n = typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+      return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+    },
+    { type: "integer", minimum: min, maximum: max },
+  );
 
-export const boolean = field("must be true or false", (value) =>
-  typeof value === "boolean" ? value : undefined,
+export const boolean = field(
+  "must be true or false",
+  (value) => (typeof value === "boolean" ? value : undefined),
+  {
+    type: "boolean",
+  },
 );
 
 export const oneOf = <T extends string>(...choices: T[]) =>
-  field(`must be ${choices.map((c) => `"${c}"`).join(" or ")}`, (value) =>
-    choices.includes(value as T) ? (value as T) : undefined,
+  field(
+    `must be ${choices.map((c) => `"${c}"`).join(" or ")}`,
+    (value) => (choices.includes(value as T) ? (value as T) : undefined),
+    { enum: choices },
   );
 
 // ---- turning zod issues into one sentence --------------------------------------------------

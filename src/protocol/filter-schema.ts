@@ -8,10 +8,17 @@ import { type FilterPattern, parseFilter } from "./filter-pattern";
  * @example
  * parseInput(z.object({ filter: filterSchema }), { filter: { attributes: { region: "eu" } } });
  */
-export const filterSchema = z.unknown().transform((value, ctx): FilterPattern | null => {
-  if (value === null) return null;
-  const parsed = parseFilter(value);
-  if (parsed.ok) return value as FilterPattern;
-  ctx.issues.push({ code: "custom", input: value, path: parsed.error.path, message: parsed.error.message });
-  return z.NEVER;
-});
+export const filterSchema = z
+  .unknown()
+  .transform((value, ctx): FilterPattern | null => {
+    if (value === null) return null;
+    const parsed = parseFilter(value);
+    if (parsed.ok) return value as FilterPattern;
+    ctx.issues.push({ code: "custom", input: value, path: parsed.error.path, message: parsed.error.message });
+    return z.NEVER;
+  })
+  .meta({
+    description:
+      'a filter pattern over attributes and the JSON body (`{"attributes": {…}, "data": {…}, "$or": […]}`), or null',
+    type: ["object", "null"],
+  });

@@ -6,10 +6,9 @@
 import * as z from "zod";
 import { boolean, duration, field, integer, integerParam } from "./fields";
 import { filterSchema } from "./filter-schema";
-import { NAME_RULE } from "./http";
 import { LIMITS } from "./limits";
-import { isValidName } from "./names";
 import { pushPatchSchema } from "./push-config";
+import { backoffSchema, deadLetterTopicSchema } from "./topic-config";
 import type { SeekTarget, StartAt } from "./topic-rpc";
 import { MAX_IN_FLIGHT } from "./ws-frames";
 
@@ -29,8 +28,25 @@ function position(value: unknown): { seq: number } | { time: number } | undefine
   return undefined;
 }
 
-const startAt = field<StartAt>('must be "earliest", "latest", {"seq": n} or {"time": epochMs}', (value) =>
-  value === "earliest" || value === "latest" ? value : position(value),
+const POSITION_SHAPES = [
+  {
+    type: "object",
+    properties: { seq: { type: "integer", minimum: 0 } },
+    required: ["seq"],
+    additionalProperties: false,
+  },
+  {
+    type: "object",
+    properties: { time: { type: "integer", minimum: 0 } },
+    required: ["time"],
+    additionalProperties: false,
+  },
+];
+
+const startAt = field<StartAt>(
+  'must be "earliest", "latest", {"seq": n} or {"time": epochMs}',
+  (value) => (value === "earliest" || value === "latest" ? value : position(value)),
+  { anyOf: [{ enum: ["earliest", "latest"] }, ...POSITION_SHAPES] },
 );
 
 const ackTimeout = duration(SECOND, 12 * HOUR);
@@ -49,19 +65,11 @@ export const subscriptionPutSchema = z.strictObject({
     value === null || (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 1000)
       ? (value as number | null)
       : undefined,
-  ).optional(),
-  backoff: z
-    .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
-    .refine((backoff) => backoff.min <= backoff.max, {
-      path: ["min"],
-      message: "must not exceed backoff.max",
-    })
+  )
+    .meta({ type: ["integer", "null"], minimum: 1, maximum: 1000 })
     .optional(),
-  deadLetterTopic: field(`must be ${NAME_RULE}, or null`, (value) =>
-    value === null || (typeof value === "string" && isValidName(value))
-      ? (value as string | null)
-      : undefined,
-  ).optional(),
+  backoff: backoffSchema.optional(),
+  deadLetterTopic: deadLetterTopicSchema.optional(),
   filter: filterSchema.optional(),
   ordered: boolean.optional(),
   paused: boolean.optional(),
@@ -77,7 +85,7 @@ const seqs = field(
     value.every((n) => Number.isSafeInteger(n) && n > 0)
       ? (value as number[])
       : undefined,
-);
+).meta({ type: "array", items: { type: "integer", minimum: 1 }, minItems: 1, maxItems: LIMITS.readLimit });
 
 /** `POST …/pull`. */
 export const pullSchema = z.strictObject({
@@ -89,7 +97,7 @@ export const pullSchema = z.strictObject({
 export const epochSchema = field(
   "must be the epoch string of the topic (from a pull, a read or hello)",
   (value) => (typeof value === "string" && /^[0-9a-f]{1,64}$/.test(value) ? value : undefined),
-);
+).meta({ type: "string", pattern: "^[0-9a-f]{1,64}$" });
 
 /**
  * `POST …/ack`. `epoch`, when given, must be the topic's current one: an ack meant for a topic
@@ -118,7 +126,7 @@ export const seekSchema = z.strictObject({
     if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
     const target = position(value);
     return target && "time" in target ? target : undefined;
-  }),
+  }).meta({ anyOf: [{ enum: ["earliest", "latest"] }, { type: "integer", minimum: 0 }, POSITION_SHAPES[1]] }),
 });
 
 // ---- streams -------------------------------------------------------------------------------

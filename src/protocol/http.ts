@@ -7,7 +7,7 @@ import * as z from "zod";
 import { attributesSchema } from "./attributes";
 import { parseDuration } from "./duration";
 import type { ErrorCode } from "./errors";
-import { duration, field, integerParam, oneOf } from "./fields";
+import { DURATION_SHAPE, duration, field, integerParam, oneOf } from "./fields";
 import { LIMITS } from "./limits";
 import { fromBase64, isJsonType, isTextType, jsonDepth } from "./message";
 import { NAME_RULE } from "./names";
@@ -32,23 +32,23 @@ const positiveOrNull = field("must be a positive integer or null", (value) =>
   value === null || (Number.isSafeInteger(value) && (value as number) > 0)
     ? (value as number | null)
     : undefined,
-);
+).meta({ type: ["integer", "null"], minimum: 1 });
 
 const positiveDurationOrNull = field("must be a positive duration or null", (value) => {
   if (value === null) return null;
   const ms = parseDuration(value);
   return ms !== undefined && ms > 0 ? ms : undefined;
-});
+}).meta({ anyOf: [DURATION_SHAPE, { type: "null" }] });
 
 /** An ordering key or idempotency key. */
 export const keySchema = field(`must be a non-empty string of at most ${LIMITS.keyBytes} bytes`, (value) =>
   typeof value === "string" && value.length > 0 && byteLength(value) <= LIMITS.keyBytes ? value : undefined,
-);
+).meta({ type: "string", minLength: 1 });
 
 const CONTENT_TYPE_RE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?$/;
 export const contentTypeSchema = field("must be a media type such as application/json", (value) =>
   typeof value === "string" && value.length <= 256 && CONTENT_TYPE_RE.test(value) ? value : undefined,
-);
+).meta({ type: "string", maxLength: 256 });
 
 /** A delivery delay of a published message. */
 export const delaySchema = duration(0, LIMITS.maxDelayMs);
@@ -56,13 +56,13 @@ export const delaySchema = duration(0, LIMITS.maxDelayMs);
 /** Where replies to a message go: a topic name, or an inbox (`_reply.` and 32 hex digits). */
 export const replyToSchema = field(`must be ${NAME_RULE}, or an inbox (_reply.…)`, (value) =>
   isReplyTo(value) ? value : undefined,
-);
+).meta({ type: "string" });
 
 /** What ties a reply to its request. */
 export const correlationIdSchema = field(
   `must be 1 to ${CORRELATION_ID_BYTES} characters of visible ASCII (spaces only inside)`,
   (value) => (isCorrelationId(value) ? value : undefined),
-);
+).meta({ type: "string", minLength: 1, maxLength: CORRELATION_ID_BYTES });
 
 // ---- topics --------------------------------------------------------------------------------
 
@@ -90,10 +90,14 @@ export const topicPutSchema = z.strictObject({
 export const listTopicsQuerySchema = z.object({
   prefix: field("must be at most 128 letters, digits, '.', '_' or '-'", (value) =>
     typeof value === "string" && /^[A-Za-z0-9._-]{0,128}$/.test(value) ? value : undefined,
-  ).optional(),
+  )
+    .meta({ type: "string", pattern: "^[A-Za-z0-9._-]{0,128}$" })
+    .optional(),
   cursor: field("must be a cursor returned by a previous listing", (value) =>
     typeof value === "string" && value.length > 0 && value.length <= 1024 ? value : undefined,
-  ).optional(),
+  )
+    .meta({ type: "string", minLength: 1, maxLength: 1024 })
+    .optional(),
   limit: integerParam(1, LIMITS.readLimit).default(100),
 });
 
@@ -194,10 +198,15 @@ export function isJsonText(bytes: Uint8Array): boolean {
 
 const batchEntrySchema = z
   .strictObject({
-    data: z.unknown().optional(),
+    data: z
+      .unknown()
+      .meta({ description: "the body: any JSON, or a string under a text/* contentType" })
+      .optional(),
     dataBase64: field("must be standard base64 text", (value) =>
       typeof value === "string" ? fromBase64(value) : undefined,
-    ).optional(),
+    )
+      .meta({ type: "string", contentEncoding: "base64" })
+      .optional(),
     contentType: contentTypeSchema.optional(),
     attributes: attributesSchema.optional(),
     key: keySchema.optional(),
@@ -242,13 +251,13 @@ export const batchSchema = z.strictObject({
     .strictObject({
       id: field("must be a string of 1 to 256 characters", (value) =>
         typeof value === "string" && value.length > 0 && value.length <= 256 ? value : undefined,
-      ),
+      ).meta({ type: "string", minLength: 1, maxLength: 256 }),
       epoch: field("must be a non-negative integer", (value) =>
         Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined,
-      ),
+      ).meta({ type: "integer", minimum: 0 }),
       seq: field("must be a non-negative integer", (value) =>
         Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined,
-      ),
+      ).meta({ type: "integer", minimum: 0 }),
     })
     .optional(),
   messages: z

@@ -38,17 +38,23 @@ export const pushPatchSchema = z
   .strictObject({
     url: field("must be an https:// URL of at most 2048 characters", (value) =>
       typeof value === "string" && value.length > 0 && value.length <= 2048 ? value : undefined,
-    ).optional(),
+    )
+      .meta({ type: "string", format: "uri", maxLength: 2048 })
+      .optional(),
     service: field("must be the name of a service binding of the broker's worker", (value) =>
       typeof value === "string" && BINDING_RE.test(value) ? value : undefined,
-    ).optional(),
+    )
+      .meta({ type: "string", pattern: BINDING_RE.source })
+      .optional(),
     timeout: duration(100, 60 * SECOND).optional(),
     maxInFlight: integer(1, 1_000).optional(),
     ratePerSecond: field("must be an integer between 1 and 10000, or null", (value) =>
       value === null || (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= 10_000)
         ? (value as number | null)
         : undefined,
-    ).optional(),
+    )
+      .meta({ type: ["integer", "null"], minimum: 1, maximum: 10_000 })
+      .optional(),
     format: oneOf("json", "raw").optional(),
     rotateSecret: boolean.optional(),
     secretGrace: duration(0, 7 * DAY).optional(),

@@ -3,10 +3,18 @@
  * `delay`, and `ttl` or `expiresAt`. Absolute times are RFC 3339 text or epoch milliseconds.
  */
 import { parseDuration } from "./duration";
-import { field, formatDuration } from "./fields";
+import { DURATION_SHAPE, type FieldShape, field, formatDuration } from "./fields";
 import { LIMITS } from "./limits";
 
 const RFC_3339 = /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+/** An instant as JSON Schema says it: epoch milliseconds, or RFC 3339 text. */
+const INSTANT_SHAPE: FieldShape = {
+  anyOf: [
+    { type: "integer", minimum: 0 },
+    { type: "string", format: "date-time" },
+  ],
+};
+
 /** A `deliverAt` this far in the past is a mistake (seconds for milliseconds, say), not clock skew. */
 export const DELIVER_AT_SKEW_MS = 5 * 60_000;
 /** The longest time to live, ms. */
@@ -38,6 +46,7 @@ export const deliverAtSchema = field(
       ? at
       : undefined;
   },
+  INSTANT_SHAPE,
 );
 
 /** `ttl`: a duration from publishing. */
@@ -47,13 +56,14 @@ export const ttlSchema = field(
     const ms = parseDuration(value);
     return ms !== undefined && ms >= 1 && ms <= MAX_TTL_MS ? ms : undefined;
   },
+  DURATION_SHAPE,
 );
 
 /** `expiresAt`: a time after now. */
 export const expiresAtSchema = field("must be an RFC 3339 time or epoch ms after now", (value) => {
   const at = parseInstant(value);
   return at !== undefined && at > Date.now() && at <= Date.now() + MAX_TTL_MS ? at : undefined;
-});
+}).meta(INSTANT_SHAPE);
 
 /** What a publish says about time, before the checks across its fields. */
 export interface ScheduleFields {

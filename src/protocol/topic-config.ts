@@ -7,13 +7,26 @@
 import * as z from "zod";
 import { duration, field, integer } from "./fields";
 import { filterSchema } from "./filter-schema";
-import { isValidName, NAME_RULE } from "./names";
+import { isValidName, NAME_PATTERN, NAME_RULE } from "./names";
 import type { JsonSchema, RouteConfig } from "./topic-rpc";
 
 const SECOND = 1_000;
 const HOUR = 3_600_000;
 
 /** Bounds on what a topic's config carries. */
+/** Retry delays, shared by subscriptions and routes: each at most 12 h, and `min` ≤ `max`. */
+export const backoffSchema = z
+  .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
+  .refine((backoff) => backoff.min <= backoff.max, {
+    path: ["min"],
+    message: "must not exceed backoff.max",
+  });
+
+/** Where messages out of attempts are copied, shared by subscriptions and routes: a topic, or null. */
+export const deadLetterTopicSchema = field(`must be ${NAME_RULE}, or null`, (value) =>
+  value === null || (typeof value === "string" && isValidName(value)) ? (value as string | null) : undefined,
+).meta({ type: ["string", "null"], pattern: NAME_PATTERN });
+
 export const TOPIC_CONFIG_LIMITS = {
   /** Most routes on one topic. */
   routes: 32,
@@ -32,7 +45,7 @@ export const ROUTE_DEFAULTS = {
 const topicName = (what: string) =>
   field(`must be ${NAME_RULE}${what}`, (value) =>
     typeof value === "string" && isValidName(value) ? value : undefined,
-  );
+  ).meta({ type: "string", pattern: NAME_PATTERN });
 
 const routeSchema = z
   .strictObject({
@@ -48,20 +61,12 @@ const routeSchema = z
           value.length <= TOPIC_CONFIG_LIMITS.transformLength)
           ? (value as string | null)
           : undefined,
-    ).optional(),
-    maxAttempts: integer(1, 1000).optional(),
-    backoff: z
-      .strictObject({ min: duration(0, 12 * HOUR), max: duration(0, 12 * HOUR) })
-      .refine((backoff) => backoff.min <= backoff.max, {
-        path: ["min"],
-        message: "must not exceed backoff.max",
-      })
+    )
+      .meta({ type: ["string", "null"], maxLength: TOPIC_CONFIG_LIMITS.transformLength })
       .optional(),
-    deadLetterTopic: field(`must be ${NAME_RULE}, or null`, (value) =>
-      value === null || (typeof value === "string" && isValidName(value))
-        ? (value as string | null)
-        : undefined,
-    ).optional(),
+    maxAttempts: integer(1, 1000).optional(),
+    backoff: backoffSchema.optional(),
+    deadLetterTopic: deadLetterTopicSchema.optional(),
   })
   .transform(
     (route): RouteConfig => ({
@@ -99,20 +104,26 @@ export const routesSchema = z
   });
 
 /** `schema` of a topic `PUT`: a JSON Schema 2020-12 document (an object or a boolean), or `null`. */
-export const topicSchemaSchema = z.unknown().transform((value, ctx): JsonSchema | null => {
-  const max = TOPIC_CONFIG_LIMITS.schemaCharacters;
-  if (value === null || typeof value === "boolean") return value;
-  if (typeof value !== "object" || Array.isArray(value)) {
-    ctx.issues.push({
-      code: "custom",
-      input: value,
-      message: "must be a JSON Schema (an object, true or false), or null",
-    });
-    return z.NEVER;
-  }
-  if (JSON.stringify(value).length > max) {
-    ctx.issues.push({ code: "custom", input: value, message: `must be at most ${max} characters of JSON` });
-    return z.NEVER;
-  }
-  return value as JsonSchema;
-});
+export const topicSchemaSchema = z
+  .unknown()
+  .transform((value, ctx): JsonSchema | null => {
+    const max = TOPIC_CONFIG_LIMITS.schemaCharacters;
+    if (value === null || typeof value === "boolean") return value;
+    if (typeof value !== "object" || Array.isArray(value)) {
+      ctx.issues.push({
+        code: "custom",
+        input: value,
+        message: "must be a JSON Schema (an object, true or false), or null",
+      });
+      return z.NEVER;
+    }
+    if (JSON.stringify(value).length > max) {
+      ctx.issues.push({ code: "custom", input: value, message: `must be at most ${max} characters of JSON` });
+      return z.NEVER;
+    }
+    return value as JsonSchema;
+  })
+  .meta({
+    description: "a JSON Schema (2020-12) every JSON message must fit, or null for none",
+    type: ["object", "boolean", "null"],
+  });

@@ -109,12 +109,22 @@ export interface TopicUsage {
   since: number;
 }
 
+/**
+ * How messages flow through a topic now. Measured, not kept: rates live in the object's memory
+ * and start again from 0 when it restarts (DESIGN.md §3, "Flow").
+ */
+export interface TopicFlow {
+  /** Messages published per second, averaged over about the last minute. */
+  publishRate: number;
+}
+
 export interface TopicInfo {
   name: string;
   epoch: string;
   createdAt: number;
   config: TopicConfig;
   stats: TopicStats;
+  flow: TopicFlow;
   usage: TopicUsage;
 }
 
@@ -152,6 +162,8 @@ export interface PushHealth {
   lastErrorAt: number | null;
   /** Failed deliveries in a row; 0 after a success. */
   consecutiveFailures: number;
+  /** Failed deliveries since push was configured (a counter: it only goes up). */
+  failures: number;
 }
 
 export interface SubscriptionConfig {
@@ -202,8 +214,20 @@ export interface SubscriptionStats extends SubscriptionCounters {
   /** Next seq to be delivered for the first time. */
   cursor: number;
   consumers: number;
+  /** Dead letters not given back: `deadLettered` less `redriven` (DESIGN.md §3, "Flow"). */
+  deadLetterDepth: number;
   /** How the receiver of a push subscription has been answering. */
   push?: PushHealth;
+}
+
+/** How messages flow through a subscription now: measured when asked, not kept (see {@link TopicFlow}). */
+export interface SubscriptionFlow {
+  /** Ms since the oldest message the subscription has not acked was published; `null` when none waits. */
+  oldestUnackedAge: number | null;
+  /** Deliveries (first and repeated) per second, averaged over about the last minute. */
+  deliveryRate: number;
+  /** Acks per second, averaged over about the last minute. */
+  ackRate: number;
 }
 
 export interface SubscriptionInfo {
@@ -212,6 +236,16 @@ export interface SubscriptionInfo {
   createdAt: number;
   config: SubscriptionConfig;
   stats: SubscriptionStats;
+  flow: SubscriptionFlow;
+}
+
+/**
+ * A topic's numbers and its subscriptions' in one call, without config: what `/v1/metrics` and
+ * the Analytics Engine data points are made of.
+ */
+export interface TopicMetrics {
+  topic: Omit<TopicInfo, "config">;
+  subscriptions: Omit<SubscriptionInfo, "config">[];
 }
 
 /** One message to publish, validated by the caller. */
@@ -272,6 +306,8 @@ export interface ReadResult {
 export interface PullOptions {
   max: number;
   wait: number;
+  /** The lease length of this pull, ms; omitted = the subscription's `ackTimeout` (an SQS receive sets it). */
+  ackTimeout?: number;
 }
 
 export interface PullResult {

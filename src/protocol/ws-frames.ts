@@ -240,6 +240,12 @@ export interface PublishFrame {
   attributes?: Record<string, string>;
   key?: string;
   delay?: Duration;
+  /** Invisible to consumers until then (instead of `delay`): epoch ms or RFC 3339. */
+  deliverAt?: number | string;
+  /** Not delivered once this long has passed since publishing (instead of `expiresAt`). */
+  ttl?: Duration;
+  /** Not delivered after this time: epoch ms or RFC 3339. */
+  expiresAt?: number | string;
   idempotencyKey?: string;
   /** Where replies go: a topic, or an inbox (`_reply.…`). */
   replyTo?: string;

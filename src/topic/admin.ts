@@ -6,6 +6,7 @@ import type {
   SubscriptionInfo,
   TopicConfigPatch,
   TopicInfo,
+  TopicMetrics,
   TopicUsage,
 } from "../protocol/topic-rpc";
 import type { Changes } from "./changes";
@@ -154,6 +155,17 @@ export class TopicAdmin {
     return ok({ subscriptions: all.map((s) => this.#subscriptionInfo(s)) });
   }
 
+  /** The topic's numbers and its subscriptions', without config (`/v1/metrics`, ./analytics.ts). */
+  metrics(): Result<TopicMetrics> {
+    if (!this.#store.meta) return noTopic();
+    const { config: _config, ...topic } = this.#topicInfo();
+    const subscriptions = this.#store.subscriptions.all().map((s) => {
+      const { config: _subscriptionConfig, ...rest } = this.#subscriptionInfo(s);
+      return rest;
+    });
+    return ok({ topic, subscriptions });
+  }
+
   /** Every topic messages of this one are copied into: by dead letters, by routes. */
   copiesTo(): Result<string[]> {
     const meta = this.#store.meta;
@@ -182,8 +194,11 @@ export class TopicAdmin {
   }
 
   #subscriptionInfo(subscription: Subscription): SubscriptionInfo {
-    const consumers = this.#endpoint.consumers(subscription.name);
-    const info = subscriptionInfo(this.#store.log, this.#store.delivery, subscription, consumers);
+    const live = {
+      consumers: this.#endpoint.consumers(subscription.name),
+      rates: this.#store.subscriptions.rates.rates(subscription.name, Date.now()),
+    };
+    const info = subscriptionInfo(this.#store.log, this.#store.delivery, subscription, live);
     if (subscription.config.push) info.stats.push = this.#store.pushState.health(subscription.name);
     return info;
   }

@@ -15,6 +15,8 @@ export interface AlarmSources {
   pushDue(): number | null;
   /** When the topic expires as a stream (its TTL or expiry time). */
   expiry(): number | null;
+  /** When the next round of Analytics Engine data points is due (./analytics.ts). */
+  analyticsDue(): number | null;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Alarm {
       this.#sources.socketExpiry(),
       this.#sources.pushDue(),
       this.#sources.expiry(),
+      this.#sources.analyticsDue(),
     ];
     // Dead letters are copied at once; registration is already under way and only needs a retry.
     if (delivery.deadLetters.any) times.push(retryAt || now);

@@ -46,7 +46,7 @@ export class ConsumerVerbs {
       const subscription = subscriptions.get(name);
       if (!subscription) return []; // deleted: answer now, with the 404 below
       const leased = this.#changes.apply(
-        () => delivery.deliver(subscription, options.max, Date.now(), null),
+        () => delivery.deliver(subscription, options.max, Date.now(), null, undefined, options.ackTimeout),
         // A delivery makes nothing new available: only the alarm needs to know (lease expiry).
         "alarm",
       );

@@ -1,6 +1,7 @@
 import { BROKER_ATTRIBUTES, hopsOf, MAX_HOPS } from "../protocol/attributes";
 import type { Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { logLine } from "../protocol/log";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 import type { TopicMeta } from "./log";
 import { fitting } from "./message-rows";
@@ -52,7 +53,12 @@ export async function copyDeadLetters(store: TopicStore, publishTo: PublishTo): 
       const attributes: Record<string, string> = row.attributes ? JSON.parse(row.attributes) : {};
       const hops = hopsOf(attributes) + 1;
       if (hops > MAX_HOPS) {
-        console.error(`topic ${meta.name}: seq ${seq} of ${name} is ${hops} copies deep; not copied again`);
+        logLine("error", "dead letter too many copies deep; not copied again", {
+          topic: meta.name,
+          subscription: name,
+          seq,
+          hops,
+        });
         continue;
       }
       copies.set(seq, {
@@ -93,9 +99,9 @@ async function send(publishTo: PublishTo, target: string, copies: PublishInput[]
   try {
     const result = await publishTo(target, copies);
     if (result.ok) return true;
-    console.error(`dead-letter copy to ${target} refused: ${result.code}: ${result.detail}`);
+    logLine("error", "dead-letter copy refused", { target, code: result.code, detail: result.detail });
   } catch (error) {
-    console.error(`dead-letter copy to ${target} failed`, error);
+    logLine("error", "dead-letter copy failed", { target }, error);
   }
   return false;
 }

@@ -220,6 +220,22 @@ export class Delivery {
     return found.length;
   }
 
+  /**
+   * The delivered, unsettled seqs among `seqs`: how many deliveries each has had, and whether it
+   * is leased now (an SQS receipt handle names the delivery it came with).
+   */
+  outstanding(name: string, seqs: number[]): Map<number, { attempts: number; leased: boolean }> {
+    const leased = this.#leases.bySeq(name);
+    const attempts = this.#retries.attempts(name, seqs);
+    const found = new Map<number, { attempts: number; leased: boolean }>();
+    for (const seq of seqs) {
+      // A message delivered once has no retry row: its first lease is its only delivery.
+      const n = attempts.get(seq) ?? (leased.has(seq) ? 1 : 0);
+      if (n > 0) found.set(seq, { attempts: n, leased: leased.has(seq) });
+    }
+    return found;
+  }
+
   /** How many messages each consumer (socket session) of a subscription holds leased. */
   inFlightBy(subscription: string): Map<string, number> {
     return this.#leases.inFlightBy(subscription);

@@ -17,8 +17,14 @@ interface TopicLimitVars {
   MAX_RELAYS_PER_TOPIC?: string;
 }
 
-interface Env extends TopicLimitVars {}
+// An optional binding: a Workers Analytics Engine dataset the topics write data points to
+// (README.md, "Analytics Engine"). Commented out in wrangler.toml, so `wrangler types` cannot see it.
+interface TopicOptionalBindings {
+  ANALYTICS?: AnalyticsEngineDataset;
+}
+
+interface Env extends TopicLimitVars, TopicOptionalBindings {}
 
 declare namespace Cloudflare {
-  interface Env extends TopicLimitVars {}
+  interface Env extends TopicLimitVars, TopicOptionalBindings {}
 }

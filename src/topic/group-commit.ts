@@ -1,4 +1,5 @@
 import { fail, type Result } from "../protocol/errors";
+import { logLine } from "../protocol/log";
 import type { PublishInput, PublishReceipt } from "../protocol/topic-rpc";
 
 /** One publish request: a batch, stored atomically. */
@@ -43,7 +44,7 @@ export class GroupCommit {
     try {
       outcomes = await this.#write(group.map(({ publish }) => publish));
     } catch (error) {
-      console.error("publish transaction failed", error);
+      logLine("error", "publish transaction failed", {}, error);
       outcomes = group.map(() => fail("internal", "the message could not be stored; retry"));
     }
     for (const [i, { resolve }] of group.entries()) resolve(outcomes[i] as Outcome);

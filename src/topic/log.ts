@@ -4,6 +4,7 @@ import type { Sql } from "../storage/sql";
 import { DEFAULT_TOPIC_CONFIG, storedTopicConfig } from "./config";
 import { IdempotencyKeys } from "./idempotency-keys";
 import { fitting, type HeadWithBody, type MessageHead, type MessageRow, SIZE } from "./message-rows";
+import { Meter } from "./rates";
 
 /** What a topic knows about itself, kept in the `meta` table. */
 export interface TopicMeta {
@@ -49,6 +50,8 @@ export class Log {
   /** Goes up each time retention deletes messages: caches of counts over the log check it. */
   deletions = 0;
   counters: LogCounters = { ...EMPTY_COUNTERS };
+  /** Messages published per second, fed each time the counters are written. */
+  publishRate = new Meter();
 
   constructor(sql: Sql) {
     this.#sql = sql;
@@ -59,6 +62,7 @@ export class Log {
   unload(): void {
     this.meta = null;
     this.counters = { ...EMPTY_COUNTERS };
+    this.publishRate = new Meter();
   }
 
   /** (Re)reads meta and counters from SQLite: memory is only a cache of them. */
@@ -72,6 +76,7 @@ export class Log {
     if (meta) meta.config = storedTopicConfig(meta.config);
     this.meta = meta;
     this.counters = counters ? JSON.parse(counters) : { ...EMPTY_COUNTERS };
+    this.publishRate.observe(this.counters.published, Date.now());
   }
 
   create(name: string, now: number, epoch: string, config: TopicConfig = DEFAULT_TOPIC_CONFIG): TopicMeta {
@@ -92,6 +97,15 @@ export class Log {
       "INSERT OR REPLACE INTO meta (key, value) VALUES ('counters', ?)",
       JSON.stringify(this.counters),
     );
+    this.publishRate.observe(this.counters.published, Date.now());
+  }
+
+  /**
+   * When the oldest retained message at or after `seq` was published, or `null` when there is
+   * none: one row read through the primary key (a subscription's oldest unacked message).
+   */
+  publishedAtFrom(seq: number): number | null {
+    return this.#sql.number("SELECT published_at FROM messages WHERE seq >= ? ORDER BY seq LIMIT 1", seq);
   }
 
   /**

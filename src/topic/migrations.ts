@@ -147,6 +147,11 @@ export const MIGRATIONS: readonly string[] = [
     max_in_flight INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The topic as an SQS queue: the queue's own settings (default delay and wait, size limit),
+  // one row (./queue-settings.ts).
+  `
+  CREATE TABLE queue (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,7 @@ import type {
 } from "../protocol/topic-rpc";
 import { TopicAdmin } from "./admin";
 import { Alarm } from "./alarm";
+import { TopicAnalytics } from "./analytics";
 import { Changes } from "./changes";
 import { ConsumerVerbs } from "./consumer-verbs";
 import { noSubscription } from "./failures";
@@ -18,6 +19,7 @@ import { OpenSockets } from "./open-sockets";
 import { Publishing } from "./publishing";
 import { purge } from "./purge";
 import { Push } from "./push";
+import { Queue } from "./queue";
 import { type DeadLetterSource, deadLettersOf, type ReadDeadLetters, redrive } from "./redrive";
 import { Registration } from "./registration";
 import { Relays } from "./relays";
@@ -47,6 +49,8 @@ export interface TopicParts {
   readonly remote: RemoteConsumers;
   readonly streams: Streams;
   readonly operations: Operations;
+  readonly queue: Queue;
+  readonly analytics: TopicAnalytics;
 }
 
 /** The object's request count since it started, for the topic's `usage`. */
@@ -73,6 +77,7 @@ export function assemble(ctx: DurableObjectState, env: Env, name: string, count:
     retryAt: () => housekeeping.retryAt,
     pushDue: () => webhooks.nextDue(),
     expiry: () => store.stream.expiresAt(),
+    analyticsDue: () => analytics.dueAt(),
   });
   const limits = socketLimits(env);
   const relays = new Relays(name, store, env.EDGE, limits.relays);
@@ -129,6 +134,12 @@ export function assemble(ctx: DurableObjectState, env: Env, name: string, count:
     destroy: () => admin.destroy(),
     source: ((topic: string) => env.TOPIC.getByName(topic)) as unknown as ForkSource,
   });
+  const analytics = new TopicAnalytics({
+    dataset: env.ANALYTICS,
+    kv: ctx.storage.kv,
+    rowsWritten: () => store.sql.usage.rowsWritten,
+    metrics: () => admin.metrics(),
+  });
   const operations = new Operations(store, changes, (topic, source, after) =>
     env.TOPIC.getByName(topic).deadLettersOf(source, after),
   );
@@ -147,16 +158,22 @@ export function assemble(ctx: DurableObjectState, env: Env, name: string, count:
     remote,
     streams,
     operations,
+    queue: new Queue({ store, changes, admin, publishing, verbs }),
+    analytics,
   };
 }
 
-/** The one alarm: close expired sockets, expire the stream, run housekeeping, then react. */
+/**
+ * The one alarm: close expired sockets, expire the stream, run housekeeping, write the
+ * analytics round when one is due, then react.
+ */
 export async function runAlarm(p: TopicParts): Promise<void> {
   p.alarm.fired();
   const now = Date.now();
   p.endpoint.closeExpired(now);
   if (await p.streams.expireIfDue(now)) return;
   await p.housekeeping.run(now);
+  p.analytics.write(now);
   p.changes.react();
 }
 

@@ -13,7 +13,13 @@ interface State {
   health: PushHealth;
 }
 
-const HEALTHY: PushHealth = { lastStatus: null, lastError: null, lastErrorAt: null, consecutiveFailures: 0 };
+const HEALTHY: PushHealth = {
+  lastStatus: null,
+  lastError: null,
+  lastErrorAt: null,
+  consecutiveFailures: 0,
+  failures: 0,
+};
 
 /**
  * The `push_state` table: each push subscription's signing secrets and how its receiver has been
@@ -85,6 +91,7 @@ export class PushState {
             lastError: error,
             lastErrorAt: now,
             consecutiveFailures: before.consecutiveFailures + 1,
+            failures: before.failures + 1,
           };
     const same =
       health.lastStatus === before.lastStatus &&

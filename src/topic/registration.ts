@@ -1,3 +1,4 @@
+import { logLine } from "../protocol/log";
 import { REGISTRY_NAME } from "../protocol/registry";
 import type { TopicStore } from "./store";
 
@@ -27,7 +28,7 @@ export class Registration {
     try {
       await this.#registry().register(meta.name, meta.createdAt);
     } catch (error) {
-      console.error(`topic ${meta.name} could not register; will retry`, error);
+      logLine("error", "topic could not register; will retry", { topic: meta.name }, error);
       return false;
     }
     if (this.#store.meta === meta) {
@@ -42,7 +43,7 @@ export class Registration {
     try {
       await this.#registry().unregister(name, createdAt);
     } catch (error) {
-      console.error(`topic ${name} deleted but not removed from the registry`, error);
+      logLine("error", "topic deleted but not removed from the registry", { topic: name }, error);
     }
   }
 }

@@ -7,6 +7,7 @@ import {
   relayUpgradeRequest,
 } from "../protocol/edge-rpc";
 import { LIMITS } from "../protocol/limits";
+import { logLine } from "../protocol/log";
 import { isLocationHint } from "../protocol/placement";
 import { toWire } from "./message-rows";
 import { messagesFrame, TAIL_PAGE } from "./push";
@@ -225,7 +226,7 @@ export class Relays {
           feed.failures++;
           const delay = Math.min(MAX_RETRY_MS, 250 * 2 ** feed.failures);
           feed.retryAt = Date.now() + delay;
-          console.warn(`topic ${this.#topic}: relay ${name} missed a batch; again in ${delay} ms`, error);
+          logLine("warn", "relay missed a batch", { topic: this.#topic, relay: name, retryMs: delay }, error);
           this.#again(delay);
         },
       );
@@ -237,7 +238,7 @@ export class Relays {
       const rows = await this.#edges.getByName(name).audience(this.#topic);
       if (this.#store.meta) this.#store.transaction(() => this.#store.relays.replace(name, rows));
     } catch (error) {
-      console.warn(`topic ${this.#topic}: relay ${name} could not be recounted`, error);
+      logLine("warn", "relay could not be recounted", { topic: this.#topic, relay: name }, error);
     }
   }
 

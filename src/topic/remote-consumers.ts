@@ -1,6 +1,7 @@
 import { type ConsumerBatch, remoteConsumer } from "../protocol/edge-rpc";
 import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { logLine } from "../protocol/log";
 import type { Changes } from "./changes";
 import type { ConsumerVerbs } from "./consumer-verbs";
 import { noSubscription, noTopic } from "./failures";
@@ -125,8 +126,10 @@ export class RemoteConsumers {
           },
           (error: unknown) => {
             this.#busy.delete(rc.consumer);
-            console.warn(
-              `topic ${this.#topic}: consumer ${rc.consumer} unreachable; releasing its messages`,
+            logLine(
+              "warn",
+              "consumer unreachable; releasing its messages",
+              { topic: this.#topic, consumer: rc.consumer },
               error,
             );
             this.#drop(rc);

@@ -1,5 +1,6 @@
 import type { Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { logLine } from "../protocol/log";
 import type { PublishInput, PublishOptions, PublishReceipt, RouteConfig } from "../protocol/topic-rpc";
 import { backoffDelay } from "./backoff";
 import type { TopicMeta } from "./log";
@@ -61,7 +62,7 @@ export class RouteForwarding {
         if (!(await this.#round(meta, route, now))) return;
       }
     } catch (error) {
-      console.error(`topic ${meta.name}: route ${route.name} failed to forward`, error);
+      logLine("error", "route failed to forward", { topic: meta.name, route: route.name }, error);
     } finally {
       this.#busy.delete(route.name);
     }

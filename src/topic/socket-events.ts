@@ -1,3 +1,4 @@
+import { logLine } from "../protocol/log";
 import { CLOSE_CODES } from "../protocol/ws-frames";
 import { close } from "./open-sockets";
 import type { SocketEndpoint } from "./socket-endpoint";
@@ -20,7 +21,7 @@ export class SocketEvents {
     try {
       await this.#endpoint.message(ws, message);
     } catch (error) {
-      console.error(`topic ${this.#topic}: a socket frame failed`, error);
+      logLine("error", "a socket frame failed", { topic: this.#topic }, error);
       close(ws, CLOSE_CODES.INTERNAL, "internal: the frame could not be handled");
       this.gone(ws);
     }
@@ -36,7 +37,7 @@ export class SocketEvents {
     try {
       this.#endpoint.closed(ws);
     } catch (error) {
-      console.error(`topic ${this.#topic}: cleaning up after a socket failed`, error);
+      logLine("error", "cleaning up after a socket failed", { topic: this.#topic }, error);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { fail, type Result } from "../protocol/errors";
+import { logLine } from "../protocol/log";
 import { encodeBody, type ReplyMessage } from "../protocol/message";
 import { newInbox } from "../protocol/replies";
 import type { PublishInput } from "../protocol/topic-rpc";
@@ -46,7 +47,7 @@ export class SocketRequests {
     try {
       return await this.#inbox(replyTo).reply(reply);
     } catch (error) {
-      console.error(`topic ${this.#topic}: a reply to ${replyTo} failed`, error);
+      logLine("error", "a reply failed", { topic: this.#topic, replyTo }, error);
       return fail("internal", "the reply could not be delivered; retry");
     }
   }

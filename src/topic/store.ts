@@ -5,6 +5,7 @@ import { Log, type TopicMeta } from "./log";
 import { MIGRATIONS } from "./migrations";
 import { Producers } from "./producers";
 import { PushState } from "./push-state";
+import { QueueSettingsRow } from "./queue-settings";
 import { RedrivePositions } from "./redrive-positions";
 import { RelayRows } from "./relay-rows";
 import { RemoteConsumerRows } from "./remote-consumer-rows";
@@ -36,6 +37,7 @@ import { Subscriptions } from "./subscriptions";
  * | `routes` | ./route-state.ts |
  * | `relays` | ./relay-rows.ts |
  * | `remote_consumers` | ./remote-consumer-rows.ts |
+ * | `queue` | ./queue-settings.ts |
  */
 export class TopicStore {
   readonly sql: Sql;
@@ -49,6 +51,7 @@ export class TopicStore {
   readonly routes: RouteState;
   readonly relays: RelayRows;
   readonly remoteConsumers: RemoteConsumerRows;
+  readonly queue: QueueSettingsRow;
   readonly #storage: DurableObjectStorage;
   /** Whether the database has a schema (the topic exists, or existed before this code ran). */
   #hasSchema: boolean;
@@ -69,6 +72,7 @@ export class TopicStore {
     this.routes = new RouteState(this.sql);
     this.relays = new RelayRows(this.sql);
     this.remoteConsumers = new RemoteConsumerRows(this.sql);
+    this.queue = new QueueSettingsRow(this.sql);
     this.load();
   }
 
@@ -129,6 +133,7 @@ export class TopicStore {
       this.routes.unload();
       this.relays.unload();
       this.remoteConsumers.unload();
+      this.queue.unload();
       return;
     }
     this.log.load();
@@ -139,5 +144,6 @@ export class TopicStore {
     this.routes.load();
     this.relays.load();
     this.remoteConsumers.load();
+    this.queue.load();
   }
 }

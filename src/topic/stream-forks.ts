@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
+import { logLine } from "../protocol/log";
 import {
   isJsonStream,
   mediaType,
@@ -181,7 +182,7 @@ export class StreamForks {
       await this.#source(source).streamForkReleased(this.#name);
     } catch (error) {
       // The source keeps a stale name: it stays soft-deleted instead of erasing itself.
-      console.error(`stream ${this.#name}: telling its source ${source} it is gone failed`, error);
+      logLine("error", "telling a stream's source it is gone failed", { topic: this.#name, source }, error);
     }
   }
 

@@ -5,6 +5,7 @@ import type {
 } from "../protocol/topic-rpc";
 import type { Sql } from "../storage/sql";
 import { DEFAULT_SUBSCRIPTION_CONFIG, mergeSubscriptionConfig } from "./config";
+import { SubscriptionRates } from "./rates";
 
 /** A subscription as cached in memory; the `subscriptions` row is the truth. */
 export interface Subscription {
@@ -32,6 +33,8 @@ const ZERO: SubscriptionCounters = {
 export class Subscriptions {
   readonly #sql: Sql;
   readonly #byName = new Map<string, Subscription>();
+  /** Deliveries and acks per second, fed each time a subscription's counters are written. */
+  readonly rates = new SubscriptionRates();
 
   constructor(sql: Sql) {
     this.#sql = sql;
@@ -40,6 +43,7 @@ export class Subscriptions {
   /** Forgets what memory holds: the database has no topic. */
   unload(): void {
     this.#byName.clear();
+    this.rates.clear();
   }
 
   load(): void {
@@ -60,6 +64,9 @@ export class Subscriptions {
         counters: { ...ZERO, ...JSON.parse(row.counters) },
       });
     }
+    const now = Date.now();
+    for (const subscription of this.#byName.values())
+      this.rates.observe(subscription.name, subscription.counters, now);
   }
 
   get(name: string): Subscription | undefined {
@@ -91,6 +98,7 @@ export class Subscriptions {
       JSON.stringify(subscription.counters),
     );
     this.#byName.set(name, subscription);
+    this.rates.observe(name, subscription.counters, now);
     return subscription;
   }
 
@@ -111,11 +119,13 @@ export class Subscriptions {
       JSON.stringify(subscription.counters),
       subscription.name,
     );
+    this.rates.observe(subscription.name, subscription.counters, Date.now());
   }
 
   /** Deletes the subscription's row; its delivery state is the caller's (`Delivery.forget`). */
   delete(name: string): boolean {
     if (!this.#byName.delete(name)) return false;
+    this.rates.forget(name);
     this.#sql.run("DELETE FROM subscriptions WHERE name = ?", name);
     return true;
   }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Following } from "../protocol/edge-rpc";
 import type { Result } from "../protocol/errors";
+import type { QueueCalls, QueueOp } from "../protocol/sqs-queue";
 import type * as Stream from "../protocol/streams";
 import type * as Rpc from "../protocol/topic-rpc";
 import { PING_FRAME, PONG_FRAME } from "../protocol/ws-frames";
@@ -83,6 +84,11 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#p.admin.listSubscriptions());
   }
 
+  /** The topic's numbers and its subscriptions' in one call (`/v1/metrics`). */
+  metrics(): Result<Rpc.TopicMetrics> {
+    return this.#rpc(() => this.#p.admin.metrics());
+  }
+
   /** The topics this one copies messages into: dead-letter topics, routes' targets (loop checks). */
   copiesTo(): Result<string[]> {
     return this.#rpc(() => this.#p.admin.copiesTo());
@@ -111,7 +117,7 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#p.verbs.seek(name, to));
   }
 
-  // ── RPC: relays (DESIGN.md §5) ──────────────────────────────────────────
+  // ── RPC: relays and sessions (DESIGN.md §5) ─────────────────────────────
 
   /** A socket a relay held of this topic closed: its place is free again. */
   relayLeft(relay: string, subject: string | null, privileged: boolean): void {
@@ -122,8 +128,6 @@ export class Topic extends DurableObject<Env> {
   relayPublish(message: Rpc.PublishInput, subject: string | null): Promise<Result<Rpc.PublishReceipt[]>> {
     return this.#rpc(() => this.#p.endpoint.publishFrom(message, subject));
   }
-
-  // ── RPC: sessions (DESIGN.md §5) ────────────────────────────────────────
 
   /** A session follows the topic for its live tails; `epoch: null` while the topic does not exist. */
   follow(edge: string, subject: string | null, privileged: boolean): Result<Following> {
@@ -202,7 +206,12 @@ export class Topic extends DurableObject<Env> {
     return this.#rpc(() => this.#p.streams.forks.forkReleased(fork));
   }
 
-  // ── WebSocket upgrades ──────────────────────────────────────────────────
+  /** One operation on the topic as an SQS queue (./queue.ts, src/http/sqs). */
+  sqs<K extends QueueOp>(op: K, input: QueueCalls[K]["input"]): Promise<Result<QueueCalls[K]["output"]>> {
+    return this.#rpc(() => this.#p.queue.run(op, input));
+  }
+
+  // ── the runtime's entry points: upgrades, the alarm, WebSocket events ───
 
   /** Accepts a WebSocket handed over by the worker (see ./upgrade.ts). */
   override async fetch(request: Request): Promise<Response> {
@@ -212,8 +221,6 @@ export class Topic extends DurableObject<Env> {
         : new Response("expected a WebSocket upgrade", { status: 426 }),
     );
   }
-
-  // ── alarm and WebSocket events ──────────────────────────────────────────
 
   override async alarm(): Promise<void> {
     await runAlarm(this.#p);

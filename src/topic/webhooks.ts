@@ -1,3 +1,4 @@
+import { logLine } from "../protocol/log";
 import { checkPushUrl } from "../protocol/push-url";
 import type { PushConfig } from "../protocol/topic-rpc";
 import { backoffDelay } from "./backoff";
@@ -141,7 +142,12 @@ export class Webhooks {
     try {
       outcome = await this.#attempt(push, delivery, now);
     } catch (error) {
-      console.error(`topic ${this.#deps.topic}: a push of ${delivery.subscription} failed`, error);
+      logLine(
+        "error",
+        "a push failed",
+        { topic: this.#deps.topic, subscription: delivery.subscription },
+        error,
+      );
       outcome = { ok: false, status: null, error: "the broker failed to send the request" };
     }
     await this.#answered({ subscription: delivery.subscription, seq: delivery.message.seq, outcome });
@@ -166,7 +172,12 @@ export class Webhooks {
       this.#settle(answers);
     } catch (error) {
       // Their leases stay, expire and come back: nothing is lost, only delayed.
-      console.error(`topic ${this.#deps.topic}: settling ${answers.length} push answers failed`, error);
+      logLine(
+        "error",
+        "settling push answers failed",
+        { topic: this.#deps.topic, answers: answers.length },
+        error,
+      );
     } finally {
       for (const answer of answers) answer.done();
     }

@@ -105,7 +105,9 @@ describe("hostile query strings", () => {
           `/v1/topics/${topic}/messages?${q({ limit: first })}&${q({ limit: second })}`,
         );
         expect(twice.status).toBe(once.status);
-        expect(await twice.text()).toBe(await once.text());
+        // The same answer, but for the id every request gets afresh (a problem carries it).
+        const answer = async (res: Response) => (await res.text()).replace(/"requestId":"[^"]*"/, "");
+        expect(await answer(twice)).toBe(await answer(once));
       }),
       { numRuns: 40 },
     );

@@ -63,24 +63,24 @@ async function twoTenants() {
 }
 
 describe("within a tenant: what each right sees", () => {
-  it("shows a subscribe-only token stats, never config or usage", async () => {
+  it("shows a subscribe-only token stats and flow, never config or usage", async () => {
     const { tenants, a } = await twoTenants();
     const reader = await tokenFor({ [`${tenants.a}*`]: ["subscribe"] });
 
     const topic = await call("GET", `/v1/topics/${a.topic}`, reader);
     expect(topic.status).toBe(200);
-    expect(Object.keys(topic.body).sort()).toEqual(["createdAt", "epoch", "name", "stats"]);
+    expect(Object.keys(topic.body).sort()).toEqual(["createdAt", "epoch", "flow", "name", "stats"]);
     expect(topic.body.stats).toMatchObject({ messages: 1, subscriptions: 1 });
 
     const sub = await call("GET", `/v1/topics/${a.topic}/subscriptions/billing`, reader);
     expect(sub.status).toBe(200);
-    expect(Object.keys(sub.body).sort()).toEqual(["createdAt", "name", "stats", "topic"]);
+    expect(Object.keys(sub.body).sort()).toEqual(["createdAt", "flow", "name", "stats", "topic"]);
     expect(sub.body.stats).toMatchObject({ backlog: expect.any(Number), deadLettered: 0 });
 
     const list = await call("GET", `/v1/topics/${a.topic}/subscriptions`, reader);
     expect(list.status).toBe(200);
     const [listed] = list.body.subscriptions as Record<string, unknown>[];
-    expect(Object.keys(listed ?? {}).sort()).toEqual(["createdAt", "name", "stats", "topic"]);
+    expect(Object.keys(listed ?? {}).sort()).toEqual(["createdAt", "flow", "name", "stats", "topic"]);
 
     // Nowhere does the answer name the dead-letter topic or the filter's value.
     for (const res of [topic, sub, list]) {

@@ -24,7 +24,7 @@ export function browserCors(
       const handler = cors({
         origin: (origin) => (allowed === null ? "*" : isOriginAllowed(origin, allowed) ? origin : null),
         allowMethods: options.allowMethods ?? ["GET", "POST", "PUT", "DELETE"],
-        exposeHeaders: ["Location", "Retry-After", ...(options.exposeHeaders ?? [])],
+        exposeHeaders: ["Location", "Retry-After", "Request-Id", "Link", ...(options.exposeHeaders ?? [])],
         maxAge: 600,
       });
       built = { allowed, handler };

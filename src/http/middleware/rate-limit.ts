@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/capabilities";
 import { refuseSocket } from "../../auth/refuse-socket";
+import { logLine } from "../../protocol/log";
 import { problemResponse } from "../../protocol/problem";
 import { CLOSE_CODES } from "../../protocol/ws-frames";
 import { isWebSocketUpgrade } from "../../protocol/ws-handshake";
@@ -83,7 +84,7 @@ export function rateLimit(
     try {
       ({ success: allowed } = await limiter.limit({ key }));
     } catch (error) {
-      console.error(`${binding}.limit() failed; letting the request through:`, error);
+      logLine("error", "rate limit failed; letting the request through", { binding }, error);
       return next();
     }
     if (allowed) return next();
