@@ -11,6 +11,10 @@ import { plural } from "./format.js";
 const NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}";
 const NAME_HINT = "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.";
 
+/** An input for a topic or subscription name, checked by the browser as the broker checks it. */
+const nameInput = (name, extra = {}) =>
+  h("input", { name, ...extra, pattern: NAME_PATTERN, autocomplete: "off", spellcheck: "false" });
+
 /** Runs a call that needs `right` on `topic`; a 403 is remembered before it is passed on. */
 export async function withRight(session, right, topic, call) {
   try {
@@ -39,17 +43,7 @@ export function createTopic(session) {
     title: "Create a topic",
     description: "Retention limits left empty keep the broker's defaults (7 days, 1 GiB, no count limit).",
     content: [
-      field(
-        "Name",
-        h("input", {
-          name: "name",
-          required: true,
-          pattern: NAME_PATTERN,
-          autocomplete: "off",
-          spellcheck: "false",
-        }),
-        NAME_HINT,
-      ),
+      field("Name", nameInput("name", { required: true }), NAME_HINT),
       field(
         "Keep messages for",
         h("input", { name: "maxAge", placeholder: "7d", autocomplete: "off" }),
@@ -187,17 +181,7 @@ export function createSubscription(session, topic) {
   return confirmAction({
     title: `Create a subscription on "${topic}"`,
     content: [
-      field(
-        "Name",
-        h("input", {
-          name: "name",
-          required: true,
-          pattern: NAME_PATTERN,
-          autocomplete: "off",
-          spellcheck: "false",
-        }),
-        NAME_HINT,
-      ),
+      field("Name", nameInput("name", { required: true }), NAME_HINT),
       field(
         "Starts at",
         h(
@@ -213,15 +197,7 @@ export function createSubscription(session, topic) {
         h("input", { name: "maxAttempts", inputmode: "numeric", pattern: "[0-9]*", autocomplete: "off" }),
         "Empty: retry for ever.",
       ),
-      field(
-        "Dead-letter topic",
-        h("input", {
-          name: "deadLetterTopic",
-          pattern: NAME_PATTERN,
-          autocomplete: "off",
-          spellcheck: "false",
-        }),
-      ),
+      field("Dead-letter topic", nameInput("deadLetterTopic")),
       field(
         "Push to URL",
         h("input", { name: "pushUrl", type: "url", autocomplete: "off", spellcheck: "false" }),

@@ -3,6 +3,7 @@ import type { Violation } from "../protocol/errors";
 import { LIMITS } from "../protocol/limits";
 import { isJsonType, jsonDepth } from "../protocol/message";
 import type { JsonSchema, PublishInput } from "../protocol/topic-rpc";
+import { objectsIn } from "./json-walk";
 
 /** Most reasons listed for one message, and for a whole batch. */
 const MAX_REASONS = { message: 16, batch: 64 } as const;
@@ -128,21 +129,11 @@ function specific(units: OutputUnit[]): OutputUnit[] {
 /** Every `$ref` below a dereferenced schema: as written, and as the library resolved it. */
 function references(schema: unknown): { written: string; absolute: string }[] {
   const found: { written: string; absolute: string }[] = [];
-  const stack: unknown[] = [schema];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== "object" || node === null) continue;
-    if (Array.isArray(node)) {
-      stack.push(...node);
-      continue;
-    }
-    const record = node as Record<string, unknown>;
+  for (const record of objectsIn(schema, (key) => key === "const" || key === "enum")) {
     if (typeof record.$ref === "string") {
       const absolute = typeof record.__absolute_ref__ === "string" ? record.__absolute_ref__ : record.$ref;
       found.push({ written: record.$ref, absolute });
     }
-    for (const [key, value] of Object.entries(record))
-      if (key !== "const" && key !== "enum") stack.push(value);
   }
   return found;
 }

@@ -2,6 +2,7 @@ import jsonata from "jsonata";
 import { reservedPrefixOf } from "../protocol/attributes";
 import { LIMITS } from "../protocol/limits";
 import { jsonDepth } from "../protocol/message";
+import { objectsIn } from "./json-walk";
 import { BudgetExceeded, guard, jsonSizeExceeds } from "./transform-guards";
 
 /**
@@ -211,20 +212,11 @@ function checkAttributes(value: unknown): Record<string, string> | string {
 
 /** The first thing in an expression's syntax tree that a transform may not use, or `null`. */
 function findForbidden(ast: unknown): string | null {
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== "object" || node === null) continue;
-    if (Array.isArray(node)) {
-      stack.push(...node);
-      continue;
-    }
-    const record = node as Record<string, unknown>;
+  for (const record of objectsIn(ast)) {
     if (record.type === "regex") {
       return "regular expressions: one can backtrack for longer than any budget (use $contains, $substringBefore … with strings)";
     }
     if (record.type === "variable" && record.value === "eval") return "$eval";
-    for (const value of Object.values(record)) if (typeof value === "object") stack.push(value);
   }
   return null;
 }
